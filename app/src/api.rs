@@ -1,0 +1,285 @@
+//! What the browser and the server exchange: plain data types and the
+//! `#[server]` functions. Server-side bodies stay thin; the work is in `storage`.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A message about one form field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldMessage {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddSubnetOutcome {
+    Created { id: i32, cidr: String },
+    Invalid(Vec<FieldMessage>),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScanView {
+    pub id: i32,
+    pub status: String,
+    pub total_addresses: i64,
+    pub done_addresses: i64,
+    pub hosts_up: i32,
+    pub protected: i32,
+    pub unprotected: i32,
+    pub unknown: i32,
+    pub out_of_scope: i32,
+    pub ports: String,
+    pub error: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl ScanView {
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running" | "cancelling")
+    }
+
+    /// protected ÷ (protected + unprotected + unknown), in percent.
+    pub fn compliance_percent(&self) -> Option<f64> {
+        let in_scope = self.protected + self.unprotected + self.unknown;
+        (in_scope > 0).then(|| f64::from(self.protected) * 100.0 / f64::from(in_scope))
+    }
+
+    pub fn progress_percent(&self) -> f64 {
+        if self.total_addresses <= 0 {
+            return 0.0;
+        }
+        (self.done_addresses as f64 * 100.0 / self.total_addresses as f64).clamp(0.0, 100.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubnetRow {
+    pub id: i32,
+    pub cidr: String,
+    pub name: String,
+    /// The newest finished scan: where the numbers come from.
+    pub last_done: Option<ScanView>,
+    /// A scan queued or running right now.
+    pub active: Option<ScanView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortView {
+    pub port: u16,
+    pub state: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GapHost {
+    pub address: String,
+    pub verdict: String,
+    pub device_class: String,
+    pub ports: Vec<PortView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubnetReport {
+    pub subnet: SubnetRow,
+    /// Hosts without an AV port open (unprotected and unknown) in the shown scan.
+    pub gaps: Vec<GapHost>,
+    /// How many gap hosts exist in total (the list may be one page of them).
+    pub gap_total: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub key: String,
+    pub vendor: String,
+    pub product: String,
+    pub ports: String,
+    pub banner_regex: Option<String>,
+    pub listens_on_nothing: bool,
+    pub port_configurable: bool,
+    pub builtin: bool,
+    pub enabled: bool,
+    pub notes: String,
+}
+
+/// How many gap hosts one page shows.
+pub const GAP_PAGE_SIZE: u64 = 200;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use leptos::prelude::*;
+    use storage::entities::scan_job;
+    use storage::{Db, StorageError};
+
+    use super::{ScanView, SubnetRow};
+
+    pub fn db() -> Result<Db, ServerFnError> {
+        use_context::<Db>().ok_or_else(|| ServerFnError::new("the database is not configured"))
+    }
+
+    /// Storage errors become messages for people; details go to the log.
+    pub fn to_server_error(error: StorageError) -> ServerFnError {
+        match &error {
+            StorageError::Invalid(_) | StorageError::NotFound { .. } => {
+                ServerFnError::new(error.to_string())
+            }
+            _ => {
+                tracing::error!(%error, "storage failed");
+                ServerFnError::new("The database could not answer; see the server log for details.")
+            }
+        }
+    }
+
+    pub fn scan_view(job: scan_job::Model) -> ScanView {
+        ScanView {
+            id: job.id,
+            status: job.status,
+            total_addresses: job.total_addresses,
+            done_addresses: job.done_addresses,
+            hosts_up: job.hosts_up,
+            protected: job.protected,
+            unprotected: job.unprotected,
+            unknown: job.unknown,
+            out_of_scope: job.out_of_scope,
+            ports: job.ports,
+            error: job.error,
+            created_at: job.created_at.to_rfc3339(),
+            finished_at: job.finished_at.map(|t| t.to_rfc3339()),
+        }
+    }
+
+    pub async fn subnet_row(
+        db: &Db,
+        subnet: storage::entities::subnet::Model,
+    ) -> Result<SubnetRow, StorageError> {
+        let last_done = storage::scans::latest_done_for_subnet(db, subnet.id).await?;
+        let active = storage::scans::active_for_subnet(db, subnet.id).await?;
+        Ok(SubnetRow {
+            id: subnet.id,
+            cidr: subnet.cidr,
+            name: subnet.name,
+            last_done: last_done.map(scan_view),
+            active: active.map(scan_view),
+        })
+    }
+}
+
+#[server]
+pub async fn list_subnets() -> Result<Vec<SubnetRow>, ServerFnError> {
+    use self::ssr::*;
+    let db = db()?;
+    let mut rows = Vec::new();
+    for subnet in storage::subnets::list(&db).await.map_err(to_server_error)? {
+        rows.push(subnet_row(&db, subnet).await.map_err(to_server_error)?);
+    }
+    Ok(rows)
+}
+
+#[server]
+pub async fn add_subnet(cidr: String, name: String) -> Result<AddSubnetOutcome, ServerFnError> {
+    use self::ssr::*;
+    let db = db()?;
+    match storage::subnets::create(&db, &cidr, &name).await {
+        Ok(subnet) => {
+            tracing::info!(cidr = %subnet.cidr, name = %subnet.name, "subnet added");
+            Ok(AddSubnetOutcome::Created {
+                id: subnet.id,
+                cidr: subnet.cidr,
+            })
+        }
+        Err(storage::StorageError::Invalid(errors)) => Ok(AddSubnetOutcome::Invalid(
+            errors
+                .into_iter()
+                .map(|e| FieldMessage {
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        )),
+        Err(other) => Err(to_server_error(other)),
+    }
+}
+
+#[server]
+pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFnError> {
+    use self::ssr::*;
+    use storage::coverage::Verdict;
+    let db = db()?;
+    let subnet = storage::subnets::get(&db, subnet_id).await.map_err(to_server_error)?;
+    let row = subnet_row(&db, subnet).await.map_err(to_server_error)?;
+    let (gaps, gap_total) = match &row.last_done {
+        Some(scan) => {
+            let verdicts = [Verdict::Unprotected, Verdict::Unknown];
+            let hosts = storage::scans::hosts_with_verdicts(&db, scan.id, &verdicts, GAP_PAGE_SIZE, 0)
+                .await
+                .map_err(to_server_error)?;
+            let mut gaps = Vec::with_capacity(hosts.len());
+            for host in hosts {
+                let ports = storage::scans::observed_ports(&host).map_err(to_server_error)?;
+                gaps.push(GapHost {
+                    address: host.address,
+                    verdict: host.verdict,
+                    device_class: host.device_class,
+                    ports: ports
+                        .into_iter()
+                        .map(|p| PortView {
+                            port: p.port,
+                            state: p.state,
+                            reason: p.reason,
+                        })
+                        .collect(),
+                });
+            }
+            (gaps, i64::from(scan.unprotected) + i64::from(scan.unknown))
+        }
+        None => (Vec::new(), 0),
+    };
+    Ok(SubnetReport {
+        subnet: row,
+        gaps,
+        gap_total,
+    })
+}
+
+#[server]
+pub async fn start_scan(subnet_id: i32) -> Result<ScanView, ServerFnError> {
+    use self::ssr::*;
+    let db = db()?;
+    let job = storage::scans::enqueue(&db, subnet_id, storage::scans::ScanOptions::default())
+        .await
+        .map_err(to_server_error)?;
+    tracing::info!(scan = job.id, subnet = subnet_id, "scan queued");
+    Ok(scan_view(job))
+}
+
+#[server]
+pub async fn cancel_scan(scan_id: i32) -> Result<String, ServerFnError> {
+    use self::ssr::*;
+    let db = db()?;
+    let status = storage::scans::cancel(&db, scan_id).await.map_err(to_server_error)?;
+    tracing::info!(scan = scan_id, status = status.as_str(), "scan cancel requested");
+    Ok(status.as_str().to_owned())
+}
+
+#[server]
+pub async fn list_profiles() -> Result<Vec<ProfileView>, ServerFnError> {
+    use self::ssr::*;
+    let db = db()?;
+    let profiles = storage::profiles::list(&db).await.map_err(to_server_error)?;
+    Ok(profiles
+        .into_iter()
+        .map(|p| ProfileView {
+            key: p.key,
+            vendor: p.vendor,
+            product: p.product,
+            ports: p.ports,
+            banner_regex: p.banner_regex,
+            listens_on_nothing: p.listens_on_nothing,
+            port_configurable: p.port_configurable,
+            builtin: p.builtin,
+            enabled: p.enabled,
+            notes: p.notes,
+        })
+        .collect())
+}

@@ -1,0 +1,58 @@
+//! Numbers and times formatted for people.
+
+/// "66.7 %" — one decimal below 100, none at 0 and 100.
+pub fn percent(value: f64) -> String {
+    if value <= 0.0 {
+        "0 %".into()
+    } else if value >= 100.0 {
+        "100 %".into()
+    } else {
+        format!("{value:.1} %")
+    }
+}
+
+/// Thousands separated with a thin space: "16 777 216".
+pub fn count(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(digit);
+    }
+    if value < 0 { format!("-{grouped}") } else { grouped }
+}
+
+/// "2026-11-26 18:53 UTC" from an RFC 3339 timestamp (left as is if it is not one).
+pub fn timestamp(rfc3339: &str) -> String {
+    match (rfc3339.get(0..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => rfc3339.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_read_naturally() {
+        assert_eq!(percent(0.0), "0 %");
+        assert_eq!(percent(100.0), "100 %");
+        assert_eq!(percent(200.0 / 3.0), "66.7 %");
+    }
+
+    #[test]
+    fn large_counts_are_grouped() {
+        assert_eq!(count(16_777_216), "16\u{202f}777\u{202f}216");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(-1000), "-1\u{202f}000");
+    }
+
+    #[test]
+    fn timestamps_drop_seconds_and_offset() {
+        assert_eq!(timestamp("2026-11-26T18:53:20.123+00:00"), "2026-11-26 18:53 UTC");
+        assert_eq!(timestamp("soon"), "soon");
+    }
+}

@@ -1,0 +1,71 @@
+//! avsweep's web UI: pages, components and the server functions they call.
+//! Compiled twice: for the server (`ssr`) and for the browser (`hydrate`).
+
+pub mod api;
+mod components;
+mod format;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: this marks the page as hydrated, so
+    // tests (and people debugging) can tell a live page from dead HTML.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/avsweep.css"/>
+        <Title formatter=|page: String| format!("{page} · avsweep")/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="topbar">
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"◎"</span>
+                    " avsweep"
+                </A>
+                <nav aria-label="Main">
+                    <A href="/">"Overview"</A>
+                    <A href="/subnets/new">"Add subnet"</A>
+                    <A href="/profiles">"Vendor profiles"</A>
+                </nav>
+            </header>
+            <main id="main" class="page">
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Overview/>
+                    <Route path=path!("/subnets/new") view=pages::AddSubnet/>
+                    <Route path=path!("/subnets/:id") view=pages::SubnetPage/>
+                    <Route path=path!("/profiles") view=pages::Profiles/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

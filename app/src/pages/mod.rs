@@ -1,0 +1,11 @@
+mod add_subnet;
+mod not_found;
+mod overview;
+mod profiles;
+mod subnet;
+
+pub use add_subnet::AddSubnet;
+pub use not_found::NotFound;
+pub use overview::Overview;
+pub use profiles::Profiles;
+pub use subnet::SubnetPage;

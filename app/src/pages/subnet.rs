@@ -1,0 +1,214 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::{CancelScan, ScanView, StartScan, SubnetReport, load_subnet_report};
+use crate::components::{CoverageBar, ErrorNotice, VerdictBadge, error_text};
+use crate::format;
+
+/// How often the page asks for fresh numbers while a scan runs.
+const POLL_EVERY: Duration = Duration::from_millis(800);
+
+#[component]
+pub fn SubnetPage() -> impl IntoView {
+    let params = use_params_map();
+    let subnet_id = move || params.read().get("id").and_then(|id| id.parse::<i32>().ok());
+    let (refresh, set_refresh) = signal(0u32);
+    let report = Resource::new(
+        move || (subnet_id(), refresh.get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => load_subnet_report(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let start = ServerAction::<StartScan>::new();
+    let cancel = ServerAction::<CancelScan>::new();
+
+    // Starting or cancelling a scan refreshes the page's numbers at once.
+    Effect::new(move |_| {
+        start.version().get();
+        cancel.version().get();
+        set_refresh.update(|n| *n += 1);
+    });
+    // While a scan is queued or running, poll until it finishes.
+    Effect::new(move |_| {
+        let active = matches!(
+            report.get(),
+            Some(Ok(Some(ref r))) if r.subnet.active.is_some()
+        );
+        if active {
+            set_timeout(move || set_refresh.update(|n| *n += 1), POLL_EVERY);
+        }
+    });
+
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading subnet…"</p> }>
+            {move || Suspend::new(async move {
+                match report.await {
+                    Ok(Some(report)) => view! {
+                        <SubnetView report start cancel/>
+                    }.into_any(),
+                    Ok(None) => view! { <super::NotFound/> }.into_any(),
+                    Err(e) => view! {
+                        <Title text="Subnet"/>
+                        <ErrorNotice message=error_text(&e)/>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn SubnetView(
+    report: SubnetReport,
+    start: ServerAction<StartScan>,
+    cancel: ServerAction<CancelScan>,
+) -> impl IntoView {
+    let SubnetReport {
+        subnet,
+        gaps,
+        gap_total,
+    } = report;
+    let subnet_id = subnet.id;
+    let active = subnet.active.clone();
+    let start_error = move || match start.value().get() {
+        Some(Err(e)) => Some(error_text(&e)),
+        _ => None,
+    };
+    view! {
+        <Title text=subnet.name.clone()/>
+        <div class="page-head">
+            <div>
+                <h1>{subnet.name.clone()}</h1>
+                <p class="mono muted">{subnet.cidr.clone()}</p>
+            </div>
+            <div class="actions">
+                {match active.clone() {
+                    Some(scan) => view! {
+                        <button
+                            type="button"
+                            class="button"
+                            disabled=move || cancel.pending().get() || scan.status == "cancelling"
+                            on:click=move |_| { cancel.dispatch(CancelScan { scan_id: scan.id }); }
+                        >
+                            "Cancel scan"
+                        </button>
+                    }.into_any(),
+                    None => view! {
+                        <button
+                            type="button"
+                            class="button primary"
+                            data-testid="scan-now"
+                            disabled=move || start.pending().get()
+                            on:click=move |_| { start.dispatch(StartScan { subnet_id }); }
+                        >
+                            "Scan now"
+                        </button>
+                    }.into_any(),
+                }}
+            </div>
+        </div>
+        <p class="notice error" role="alert" hidden=move || start_error().is_none()>{start_error}</p>
+        {active.map(|scan| view! { <ScanProgress scan/> })}
+        {match subnet.last_done {
+            Some(scan) => view! { <LastScan scan gaps gap_total/> }.into_any(),
+            None => view! {
+                <section class="empty-state">
+                    <h2>"Not scanned yet"</h2>
+                    <p>"Press “Scan now” to probe every address of this subnet for the enabled vendor profiles' ports."</p>
+                </section>
+            }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn ScanProgress(scan: ScanView) -> impl IntoView {
+    let percent = scan.progress_percent();
+    view! {
+        <section class="card" aria-live="polite">
+            <h2>{format!("Scan {} ({})", scan.id, scan.status)}</h2>
+            <progress max="100" value=format!("{percent:.0}") aria-label="Scan progress"></progress>
+            <p data-testid="scan-progress">
+                {format!(
+                    "{} of {} addresses probed · {} hosts up so far",
+                    format::count(scan.done_addresses),
+                    format::count(scan.total_addresses),
+                    scan.hosts_up,
+                )}
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn LastScan(scan: ScanView, gaps: Vec<crate::api::GapHost>, gap_total: i64) -> impl IntoView {
+    let compliance = scan.compliance_percent();
+    let finished = scan.finished_at.as_deref().map(format::timestamp).unwrap_or_default();
+    let shown = gaps.len();
+    view! {
+        <section class="summary" aria-label="Last scan">
+            <div class="kpi">
+                <span class="kpi-label">"Compliance"</span>
+                <span class="kpi-value" data-testid="compliance">
+                    {compliance.map(format::percent).unwrap_or_else(|| "n/a".into())}
+                </span>
+                <CoverageBar percent=compliance/>
+            </div>
+            <dl class="counts">
+                <div><dt>"Protected"</dt><dd data-testid="count-protected">{scan.protected}</dd></div>
+                <div><dt>"No AV found"</dt><dd data-testid="count-unprotected">{scan.unprotected}</dd></div>
+                <div><dt>"Unknown (filtered)"</dt><dd data-testid="count-unknown">{scan.unknown}</dd></div>
+                <div><dt>"Out of scope"</dt><dd>{scan.out_of_scope}</dd></div>
+                <div><dt>"Hosts up"</dt><dd data-testid="count-up">{scan.hosts_up}</dd></div>
+            </dl>
+            <p class="muted">
+                {format!("Scan {} finished {finished}; ports probed: {}.", scan.id, scan.ports)}
+                {scan.error.map(|e| format!(" Note: {e}"))}
+            </p>
+        </section>
+        <section aria-labelledby="gaps-heading">
+            <h2 id="gaps-heading">{format!("Hosts without an AV agent port open ({gap_total})")}</h2>
+            {if gaps.is_empty() {
+                view! { <p class="notice success">"Every answering host in scope showed an AV agent port."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data" data-testid="gap-list">
+                        <caption class="visually-hidden">"Hosts without an AV agent port open"</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Address"</th>
+                                <th scope="col">"Verdict"</th>
+                                <th scope="col">"Device"</th>
+                                <th scope="col">"Ports"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {gaps.into_iter().map(|host| view! {
+                                <tr>
+                                    <td class="mono">{host.address}</td>
+                                    <td><VerdictBadge verdict=host.verdict/></td>
+                                    <td>{host.device_class}</td>
+                                    <td class="mono">
+                                        {host.ports.iter()
+                                            .map(|p| format!("{}/{} ({})", p.port, p.state, p.reason))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")}
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    {(i64::try_from(shown).unwrap_or(i64::MAX) < gap_total).then(|| view! {
+                        <p class="muted">{format!("Showing the first {shown} of {gap_total} hosts, in address order.")}</p>
+                    })}
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,119 @@
+import { test, expect, type Page } from "@playwright/test";
+import * as net from "node:net";
+
+// The lab: a /28 inside 127.0.0.0/8 (all loopback on this machine). Four of
+// its sixteen addresses run a listener on Symantec AntiVirus' port 2967; the
+// rest answer every connect with a refusal, i.e. they are up and have no agent.
+const SUBNET = "127.77.0.0/28";
+const PROTECTED = ["127.77.0.2", "127.77.0.3", "127.77.0.9", "127.77.0.14"];
+const ALL = Array.from({ length: 16 }, (_, i) => `127.77.0.${i}`);
+const UNPROTECTED = ALL.filter((a) => !PROTECTED.includes(a));
+
+const listeners: net.Server[] = [];
+
+test.beforeAll(async () => {
+  for (const host of PROTECTED) {
+    const server = net.createServer((socket) => socket.end());
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(2967, host, () => resolve());
+    });
+    listeners.push(server);
+  }
+});
+
+test.afterAll(async () => {
+  await Promise.all(listeners.map((s) => new Promise((r) => s.close(r))));
+});
+
+function failOnConsoleErrors(page: Page) {
+  const problems: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error" || /hydration/i.test(msg.text())) problems.push(msg.text());
+  });
+  page.on("pageerror", (err) => problems.push(err.message));
+  return problems;
+}
+
+async function hydrated(page: Page) {
+  // Set by an effect, which only runs once the wasm app is live.
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+test("the vendor profiles page lists the seeded Symantec profile", async ({ page }) => {
+  const problems = failOnConsoleErrors(page);
+  await page.goto("/profiles");
+  await hydrated(page);
+  const sav = page.locator('tr[data-profile="symantec-sav"]');
+  await expect(sav).toContainText("Symantec");
+  await expect(sav).toContainText("2967");
+  expect(problems).toEqual([]);
+});
+
+test("a new install has no subnets and says how to start", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { name: "No subnets yet" })).toBeVisible();
+});
+
+test("bad subnets are refused with a message next to the field", async ({ page }) => {
+  const problems = failOnConsoleErrors(page);
+  await page.goto("/subnets/new");
+  await hydrated(page);
+  const cidr = page.getByLabel("Subnet (CIDR)");
+  const name = page.getByLabel("Name");
+  const error = page.locator("#cidr-error");
+  for (const [input, message] of [
+    ["10.0.0.0/33", "out of range"],
+    ["foo", "not a CIDR block"],
+    ["10.0.0.0/7", "too large"],
+  ]) {
+    await cidr.fill(input);
+    await name.fill("Bad one");
+    await page.getByRole("button", { name: "Add subnet" }).click();
+    await expect(error).toContainText(message);
+    await expect(cidr).toHaveAttribute("aria-invalid", "true");
+  }
+  expect(problems).toEqual([]);
+});
+
+test("scanning a subnet shows its compliance and the hosts without AV", async ({ page }) => {
+  const problems = failOnConsoleErrors(page);
+  await page.goto("/subnets/new");
+  await hydrated(page);
+  await page.getByLabel("Subnet (CIDR)").fill(SUBNET);
+  await page.getByLabel("Name").fill("E2E lab");
+  await page.getByRole("button", { name: "Add subnet" }).click();
+
+  // The hydrated app navigates to the new subnet's page.
+  await expect(page.getByRole("heading", { name: "E2E lab" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Not scanned yet" })).toBeVisible();
+  await hydrated(page);
+
+  // "Scan now" is a plain button with a click handler: it only works when hydration works.
+  await page.getByTestId("scan-now").click();
+  await expect(page.getByTestId("compliance")).toHaveText("25.0 %", { timeout: 60_000 });
+  await expect(page.getByTestId("count-protected")).toHaveText("4");
+  await expect(page.getByTestId("count-unprotected")).toHaveText("12");
+  await expect(page.getByTestId("count-unknown")).toHaveText("0");
+  await expect(page.getByTestId("count-up")).toHaveText("16");
+
+  const rows = page.getByTestId("gap-list").locator("tbody tr");
+  await expect(rows).toHaveCount(UNPROTECTED.length);
+  const addresses = await rows.locator("td:first-child").allTextContents();
+  expect(addresses).toEqual(UNPROTECTED);
+  for (const host of PROTECTED) expect(addresses).not.toContain(host);
+  await expect(rows.first()).toContainText("2967/closed (conn-refused)");
+
+  // The overview shows the same number.
+  await page.getByRole("link", { name: "Overview" }).click();
+  const row = page.getByRole("row", { name: /E2E lab/ });
+  await expect(row).toContainText("25.0 %");
+  await expect(row).toContainText(SUBNET);
+  expect(problems).toEqual([]);
+});
+
+test("an unknown address gets the 404 page", async ({ page }) => {
+  const response = await page.goto("/no/such/page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+});

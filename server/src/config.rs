@@ -1,0 +1,166 @@
+//! Configuration: built-in defaults, then an optional TOML file, then
+//! environment variables (each later layer wins).
+//!
+//! | setting        | TOML key       | environment        | default                         |
+//! |----------------|----------------|--------------------|---------------------------------|
+//! | listen address | `listen_addr`  | `AVSWEEP_ADDR`     | `127.0.0.1:3000`                |
+//! | database       | `database_url` | `DATABASE_URL`     | SQLite file `<data_dir>/avsweep.db` |
+//! | data directory | `data_dir`     | `AVSWEEP_DATA_DIR` | `data`                          |
+//! | web assets     | `site_root`    | `LEPTOS_SITE_ROOT` | `target/site`                   |
+//! | scan workers   | `scan_workers` | `AVSWEEP_SCAN_WORKERS` | `1`                         |
+//!
+//! The file is `AVSWEEP_CONFIG` if set, else `avsweep.toml` in the working
+//! directory if it exists.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::ServerError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub site_root: String,
+    pub scan_workers: usize,
+}
+
+/// The TOML file's shape: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen_addr: Option<String>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    site_root: Option<String>,
+    scan_workers: Option<usize>,
+}
+
+impl Config {
+    /// Reads the configuration file (if any) and the process environment.
+    pub fn load() -> Result<Config, ServerError> {
+        let path = std::env::var("AVSWEEP_CONFIG").ok().map(PathBuf::from).or_else(|| {
+            let default = PathBuf::from("avsweep.toml");
+            default.exists().then_some(default)
+        });
+        let file = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ServerError::ConfigRead {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ServerError::ConfigParse {
+                    path: path.display().to_string(),
+                    source: Box::new(source),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        Self::from_layers(file, |name| std::env::var(name).ok())
+    }
+
+    fn from_layers(
+        file: FileConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ServerError> {
+        let listen_text = env("AVSWEEP_ADDR")
+            .or(file.listen_addr)
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let listen_addr = listen_text.parse().map_err(|e| ServerError::BadSetting {
+            name: "AVSWEEP_ADDR",
+            value: listen_text.clone(),
+            reason: format!("{e}; write address:port, e.g. 127.0.0.1:3000"),
+        })?;
+        let data_dir = env("AVSWEEP_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = env("DATABASE_URL")
+            .filter(|url| !url.trim().is_empty())
+            .or(file.database_url)
+            .unwrap_or_else(|| storage::default_sqlite_url(&data_dir));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ServerError::BadSetting {
+                name: "DATABASE_URL",
+                value: storage::redact_url(&database_url),
+                reason: "avsweep stores data in SQLite (sqlite://path) or Postgres (postgres://user@host/db)".into(),
+            });
+        }
+        let site_root = env("LEPTOS_SITE_ROOT")
+            .or(file.site_root)
+            .unwrap_or_else(|| "target/site".into());
+        let scan_workers = match env("AVSWEEP_SCAN_WORKERS") {
+            Some(text) => text.parse().map_err(|e| ServerError::BadSetting {
+                name: "AVSWEEP_SCAN_WORKERS",
+                value: text.clone(),
+                reason: format!("{e}; give a whole number such as 1"),
+            })?,
+            None => file.scan_workers.unwrap_or(1),
+        };
+        if scan_workers == 0 {
+            return Err(ServerError::BadSetting {
+                name: "AVSWEEP_SCAN_WORKERS",
+                value: "0".into(),
+                reason: "at least one worker is needed to run scans".into(),
+            });
+        }
+        Ok(Config {
+            listen_addr,
+            database_url,
+            data_dir,
+            site_root,
+            scan_workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(file: &str, env: &[(&str, &str)]) -> Result<Config, ServerError> {
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_layers(toml::from_str(file).unwrap(), |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_to_local_sqlite_on_port_3000() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite://data/avsweep.db?mode=rwc");
+        assert_eq!(config.scan_workers, 1);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = load(
+            "listen_addr = \"127.0.0.1:4000\"\ndatabase_url = \"postgres://a@b/c\"",
+            &[("AVSWEEP_ADDR", "127.0.0.1:5000")],
+        )
+        .unwrap();
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:5000");
+        assert_eq!(config.database_url, "postgres://a@b/c");
+    }
+
+    #[test]
+    fn says_what_is_wrong_with_a_bad_address() {
+        let error = load("", &[("AVSWEEP_ADDR", "localhost")]).unwrap_err().to_string();
+        assert!(error.contains("AVSWEEP_ADDR=localhost is not valid"), "{error}");
+    }
+
+    #[test]
+    fn refuses_an_unsupported_database() {
+        let error = load("", &[("DATABASE_URL", "mysql://root:pw@x/y")]).unwrap_err().to_string();
+        assert!(error.contains("mysql://root:***@x/y"), "{error}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        assert!(toml::from_str::<FileConfig>("listen = 1").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! The avsweep server: configuration, startup, HTTP routes and the scan worker.
+
+pub mod config;
+mod error;
+pub mod startup;
+pub mod worker;
+
+pub use error::ServerError;

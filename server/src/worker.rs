@@ -1,0 +1,182 @@
+//! The scan worker: claims queued jobs from the database, runs them with the
+//! scan engine and stores results in batches while the scan runs.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use scanner::{HostResult, ScanConfig, ScanEvent, TargetSet};
+use storage::coverage::{ObservedPort, ProfileRule, encode_hex};
+use storage::entities::scan_job;
+use storage::scans::{self, HostRecord, JobStatus};
+use storage::{Db, StorageError, profiles};
+use tokio::sync::watch;
+
+/// How long an idle worker waits before looking for queued jobs again.
+const IDLE_POLL: Duration = Duration::from_millis(400);
+/// Results are written at least this often (and progress/cancel checked).
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// ...or as soon as this many host results are waiting.
+const FLUSH_BATCH: usize = 500;
+
+pub async fn run(db: Db, worker: usize, mut shutdown: watch::Receiver<bool>) {
+    tracing::debug!(worker, "scan worker started");
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match scans::claim_next(&db).await {
+            Ok(Some(job)) => {
+                let job_id = job.id;
+                tracing::info!(worker, scan = job_id, targets = %job.targets, "scan started");
+                match run_job(&db, job, &mut shutdown).await {
+                    Ok(JobEnd::Finished(status)) => {
+                        tracing::info!(worker, scan = job_id, status = status.as_str(), "scan ended");
+                    }
+                    Ok(JobEnd::Interrupted) => {
+                        tracing::info!(worker, scan = job_id, "scan paused for shutdown; it resumes at the next start");
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::error!(worker, scan = job_id, %error, "scan failed");
+                        let _ = scans::finish(&db, job_id, JobStatus::Failed, Some(error.to_string())).await;
+                    }
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Err(error) => {
+                tracing::error!(worker, %error, "cannot read the scan queue");
+                tokio::time::sleep(IDLE_POLL * 5).await;
+            }
+        }
+    }
+}
+
+enum JobEnd {
+    Finished(JobStatus),
+    /// The server is stopping: progress is saved, the job stays "running"
+    /// and is requeued at the next start.
+    Interrupted,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("the scan's targets are invalid: {0}")]
+    Targets(String),
+    #[error("the scan's ports are invalid: {0}")]
+    Ports(String),
+}
+
+async fn run_job(
+    db: &Db,
+    job: scan_job::Model,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<JobEnd, JobError> {
+    let rules = profiles::enabled_rules(db).await?;
+    let config = scan_config(&job, &rules)?;
+    let mut scan = scanner::start(config);
+    let mut pending: Vec<HostRecord> = Vec::new();
+    let mut done = u64::try_from(job.done_addresses).unwrap_or(0);
+    let mut resume_position = u64::try_from(job.resume_position).unwrap_or(0);
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    let mut cancelled = false;
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            event = scan.next() => match event {
+                Some(ScanEvent::Host(host)) => {
+                    pending.push(host_record(&host));
+                    if pending.len() >= FLUSH_BATCH {
+                        scans::record_hosts(db, job.id, &rules, &pending).await?;
+                        pending.clear();
+                    }
+                }
+                Some(ScanEvent::Progress(progress)) => {
+                    done = progress.done;
+                    resume_position = progress.resume_position;
+                }
+                Some(ScanEvent::Finished(summary)) => {
+                    cancelled |= summary.cancelled;
+                    break;
+                }
+                None => break,
+            },
+            _ = flush.tick() => {
+                // Results first, then the position: a stored position never
+                // runs ahead of the stored results it vouches for.
+                scans::record_hosts(db, job.id, &rules, &pending).await?;
+                pending.clear();
+                let status = scans::update_progress(db, job.id, done, resume_position).await?;
+                if status == JobStatus::Cancelling && !cancelled {
+                    cancelled = true;
+                    scan.cancel();
+                }
+            }
+            _ = shutdown.changed(), if !interrupted => {
+                interrupted = true;
+                scan.cancel();
+            }
+        }
+    }
+    scans::record_hosts(db, job.id, &rules, &pending).await?;
+    scans::update_progress(db, job.id, done, resume_position).await?;
+    if interrupted {
+        return Ok(JobEnd::Interrupted);
+    }
+    let status = if cancelled {
+        JobStatus::Cancelled
+    } else {
+        JobStatus::Done
+    };
+    scans::finish(db, job.id, status, None).await?;
+    Ok(JobEnd::Finished(status))
+}
+
+fn scan_config(job: &scan_job::Model, rules: &[ProfileRule]) -> Result<ScanConfig, JobError> {
+    let targets = TargetSet::parse(&job.targets).map_err(|e| JobError::Targets(e.to_string()))?;
+    let ports = profiles::parse_ports(&job.ports).map_err(JobError::Ports)?;
+    let mut config = ScanConfig::new(targets, ports);
+    config.skip_discovery = job.skip_discovery;
+    config.timing = scanner::TimingTemplate::parse(&job.timing)
+        .map(scanner::Timing::from)
+        .unwrap_or_default();
+    config.seed = u64::from_ne_bytes(job.seed.to_ne_bytes());
+    config.start_position = u64::try_from(job.resume_position).unwrap_or(0);
+    config.classify_devices = true;
+    // Profiles that prove themselves by a banner get their probe sent.
+    for rule in rules.iter().filter(|r| r.banner_regex.is_some()) {
+        let probe = scanner::catalogue::find(&rule.key).and_then(|p| p.probe);
+        for &port in &rule.ports {
+            config.banners.push(scanner::BannerProbe::new(port, probe.map(<[u8]>::to_vec)));
+        }
+    }
+    Ok(config)
+}
+
+fn host_record(host: &HostResult) -> HostRecord {
+    HostRecord {
+        position: host.position,
+        address: host.address,
+        up: host.state == scanner::HostState::Up,
+        host_reason: host.reason.as_str().to_owned(),
+        device_class: host.device.class.as_str().to_owned(),
+        device_confidence: host.device.confidence,
+        device_evidence: host.device.evidence.clone(),
+        ports: host
+            .ports
+            .iter()
+            .map(|p| ObservedPort {
+                port: p.port,
+                state: p.state.as_str().to_owned(),
+                reason: p.reason.as_str().to_owned(),
+                banner_hex: p.banner.as_ref().map(|b| encode_hex(&b.0)),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,103 @@
+use std::path::Path;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::StorageError;
+
+/// The embedded SQLite database used when no `DATABASE_URL` is given.
+pub fn default_sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}/avsweep.db?mode=rwc", data_dir.display())
+}
+
+/// Hides the password of a `scheme://user:password@host/db` URL for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// A migrated, seeded database. Cheap to clone (a connection pool).
+#[derive(Clone, Debug)]
+pub struct Db(pub DatabaseConnection);
+
+impl Db {
+    /// Connects, creates the SQLite file's directory if needed, applies every
+    /// migration and seeds the built-in vendor profiles.
+    pub async fn open(url: &str) -> Result<Db, StorageError> {
+        if let Some(path) = sqlite_file_path(url)
+            && let Some(dir) = Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            // SQLite allows one writer; a small pool avoids "database is locked" storms.
+            options.max_connections(4);
+        }
+        let conn = Database::connect(options)
+            .await
+            .map_err(|source| StorageError::Connect {
+                url: redact_url(url),
+                source,
+            })?;
+        if url.starts_with("sqlite:") {
+            use sea_orm::ConnectionTrait;
+            conn.execute_unprepared(
+                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
+            )
+            .await?;
+        }
+        Migrator::up(&conn, None)
+            .await
+            .map_err(StorageError::Migrate)?;
+        let db = Db(conn);
+        crate::profiles::seed_builtin(&db).await?;
+        Ok(db)
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.0
+    }
+}
+
+fn sqlite_file_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_the_password_but_keeps_user_and_host() {
+        assert_eq!(
+            redact_url("postgres://avsweep:s3cret@db.example:5432/avsweep"),
+            "postgres://avsweep:***@db.example:5432/avsweep"
+        );
+        assert_eq!(redact_url("sqlite://data/avsweep.db"), "sqlite://data/avsweep.db");
+    }
+
+    #[test]
+    fn finds_the_sqlite_file_behind_the_url() {
+        assert_eq!(sqlite_file_path("sqlite://data/avsweep.db?mode=rwc"), Some("data/avsweep.db"));
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_file_path("postgres://x/y"), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! Test databases for storage and server tests: a fresh SQLite file or a
+//! fresh Postgres database per test, dropped afterwards.
+//!
+//! Postgres comes from `AVSWEEP_TEST_POSTGRES_URL` (default
+//! `postgres://root@127.0.0.1:5432/postgres`, an admin connection used to
+//! create and drop the per-test databases). When it is unreachable the test is
+//! skipped with a message, except under `CI=true`, where that fails the test.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sea_orm::{ConnectionTrait, Database};
+
+use crate::Db;
+
+pub const DEFAULT_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/postgres";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    postgres_cleanup: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A migrated database on the given backend, or `None` when Postgres is
+    /// unavailable outside CI.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite().await),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("a temporary directory for the test database");
+        let url = crate::default_sqlite_url(dir.path());
+        let db = Db::open(&url).await.expect("open a fresh SQLite database");
+        TestDb {
+            db,
+            url,
+            postgres_cleanup: None,
+            _dir: Some(dir),
+        }
+    }
+
+    pub async fn postgres() -> Option<TestDb> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin_url = std::env::var("AVSWEEP_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned());
+        let admin = match Database::connect(&admin_url).await {
+            Ok(admin) => admin,
+            Err(e) => {
+                let message = format!(
+                    "Postgres at {} is unreachable ({e}); start it with `pg_ctlcluster 15 main start` or set AVSWEEP_TEST_POSTGRES_URL",
+                    crate::redact_url(&admin_url)
+                );
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("{message}");
+                }
+                eprintln!("SKIPPED: {message}");
+                return None;
+            }
+        };
+        let name = format!(
+            "avsweep_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            chrono::Utc::now().timestamp_micros()
+        );
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create a per-test Postgres database");
+        let _ = admin.close().await;
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _db)) => format!("{server}/{name}"),
+            None => panic!("AVSWEEP_TEST_POSTGRES_URL must end in /database"),
+        };
+        let db = Db::open(&url).await.expect("open the per-test Postgres database");
+        Some(TestDb {
+            db,
+            url,
+            postgres_cleanup: Some((admin_url, name)),
+            _dir: None,
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres_cleanup.take() else {
+            return;
+        };
+        // Drop runs outside async; a short-lived runtime on its own thread drops the database.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Runs an async test body once per backend: `<name>_sqlite` and `<name>_postgres`.
+#[macro_export]
+macro_rules! test_on_both_backends {
+    ($($name:ident => $body:path;)+) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let test_db = $crate::testing::TestDb::new($crate::testing::Backend::Sqlite).await
+                        .expect("sqlite is always available");
+                    $body(&test_db.db).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(test_db) = $crate::testing::TestDb::new($crate::testing::Backend::Postgres).await else {
+                        return;
+                    };
+                    $body(&test_db.db).await;
+                }
+            }
+        )+
+    };
+}
