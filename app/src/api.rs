@@ -165,7 +165,7 @@ mod ssr {
     }
 }
 
-#[server]
+#[server(endpoint = "subnets/list")]
 pub async fn list_subnets() -> Result<Vec<SubnetRow>, ServerFnError> {
     use self::ssr::*;
     let db = db()?;
@@ -176,7 +176,7 @@ pub async fn list_subnets() -> Result<Vec<SubnetRow>, ServerFnError> {
     Ok(rows)
 }
 
-#[server]
+#[server(endpoint = "subnets/add")]
 pub async fn add_subnet(cidr: String, name: String) -> Result<AddSubnetOutcome, ServerFnError> {
     use self::ssr::*;
     let db = db()?;
@@ -201,7 +201,7 @@ pub async fn add_subnet(cidr: String, name: String) -> Result<AddSubnetOutcome, 
     }
 }
 
-#[server]
+#[server(endpoint = "subnets/report")]
 pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFnError> {
     use self::ssr::*;
     use storage::coverage::Verdict;
@@ -242,7 +242,7 @@ pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFn
     })
 }
 
-#[server]
+#[server(endpoint = "scans/start")]
 pub async fn start_scan(subnet_id: i32) -> Result<ScanView, ServerFnError> {
     use self::ssr::*;
     let db = db()?;
@@ -253,7 +253,7 @@ pub async fn start_scan(subnet_id: i32) -> Result<ScanView, ServerFnError> {
     Ok(scan_view(job))
 }
 
-#[server]
+#[server(endpoint = "scans/cancel")]
 pub async fn cancel_scan(scan_id: i32) -> Result<String, ServerFnError> {
     use self::ssr::*;
     let db = db()?;
@@ -262,7 +262,7 @@ pub async fn cancel_scan(scan_id: i32) -> Result<String, ServerFnError> {
     Ok(status.as_str().to_owned())
 }
 
-#[server]
+#[server(endpoint = "profiles/list")]
 pub async fn list_profiles() -> Result<Vec<ProfileView>, ServerFnError> {
     use self::ssr::*;
     let db = db()?;

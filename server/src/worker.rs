@@ -14,7 +14,7 @@ use tokio::sync::watch;
 /// How long an idle worker waits before looking for queued jobs again.
 const IDLE_POLL: Duration = Duration::from_millis(400);
 /// Results are written at least this often (and progress/cancel checked).
-const FLUSH_EVERY: Duration = Duration::from_millis(500);
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// ...or as soon as this many host results are waiting.
 const FLUSH_BATCH: usize = 500;
 

@@ -1,0 +1,93 @@
+//! `TestApp`: the real server on port 0 with a fresh database per test.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use server::config::Config;
+use server::startup::Application;
+use storage::Db;
+use storage::entities::scan_job;
+use storage::testing::{Backend, TestDb};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub http: reqwest::Client,
+    _test_db: TestDb,
+    _data_dir: tempfile::TempDir,
+}
+
+/// Starts avsweep on a free port; `None` when the backend is unavailable outside CI.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let test_db = TestDb::new(backend).await?;
+    let data_dir = tempfile::tempdir().expect("temporary data dir");
+    let config = Config {
+        listen_addr: "127.0.0.1:0".parse().expect("loopback address"),
+        database_url: test_db.url.clone(),
+        data_dir: data_dir.path().to_owned(),
+        site_root: data_dir.path().display().to_string(),
+        scan_workers: 1,
+    };
+    let app = Application::build(config).await.expect("the server starts");
+    let addr = app.addr();
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped());
+    Some(TestApp {
+        addr,
+        db,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client"),
+        _test_db: test_db,
+        _data_dir: data_dir,
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Waits until the scan has ended (done, cancelled or failed).
+    pub async fn wait_for_scan(&self, scan_id: i32, limit: Duration) -> scan_job::Model {
+        let started = Instant::now();
+        loop {
+            let job = storage::scans::get(&self.db, scan_id).await.expect("scan exists");
+            if !storage::scans::JobStatus::parse(&job.status).is_some_and(|s| s.is_active()) {
+                return job;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "scan {scan_id} still {} after {limit:?}",
+                job.status
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Runs an async test body against a spawned app once per backend.
+#[macro_export]
+macro_rules! app_test_on_both_backends {
+    ($($name:ident => $body:path;)+) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::common::spawn_app(storage::testing::Backend::Sqlite).await
+                        .expect("sqlite is always available");
+                    $body(app, 1).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(app) = $crate::common::spawn_app(storage::testing::Backend::Postgres).await else {
+                        return;
+                    };
+                    $body(app, 2).await;
+                }
+            }
+        )+
+    };
+}
