@@ -12,13 +12,13 @@ use storage::subnets;
 use tokio::net::TcpListener;
 
 app_test_on_both_backends! {
-    health_check_answers_ok => health_check_answers_ok;
-    pages_render_on_the_server_with_the_hydration_script => pages_render_on_the_server_with_the_hydration_script;
-    unknown_pages_answer_404 => unknown_pages_answer_404;
-    add_subnet_server_fn_validates_input => add_subnet_server_fn_validates_input;
-    a_scan_finds_the_hosts_without_an_av_port => a_scan_finds_the_hosts_without_an_av_port;
-    a_running_scan_cancels_within_a_second => a_running_scan_cancels_within_a_second;
-    security_headers_are_set => security_headers_are_set;
+    health_check_answers_ok,
+    pages_render_on_the_server_with_the_hydration_script,
+    unknown_pages_answer_404,
+    add_subnet_server_fn_validates_input,
+    a_scan_finds_the_hosts_without_an_av_port,
+    a_running_scan_cancels_within_a_second,
+    security_headers_are_set,
 }
 
 async fn health_check_answers_ok(app: TestApp, _backend: u8) {

@@ -116,17 +116,17 @@ impl Drop for TestDb {
     }
 }
 
-/// Runs an async test body once per backend: `<name>_sqlite` and `<name>_postgres`.
+/// Runs the async test fn `name(&Db)` once per backend, as `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! test_on_both_backends {
-    ($($name:ident => $body:path;)+) => {
+    ($($name:ident),+ $(,)?) => {
         $(
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let test_db = $crate::testing::TestDb::new($crate::testing::Backend::Sqlite).await
                         .expect("sqlite is always available");
-                    $body(&test_db.db).await;
+                    super::$name(&test_db.db).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +134,7 @@ macro_rules! test_on_both_backends {
                     let Some(test_db) = $crate::testing::TestDb::new($crate::testing::Backend::Postgres).await else {
                         return;
                     };
-                    $body(&test_db.db).await;
+                    super::$name(&test_db.db).await;
                 }
             }
         )+

@@ -8,14 +8,14 @@ use storage::scans::{self, HostRecord, JobStatus, ScanOptions};
 use storage::{Db, StorageError, profiles, subnets, test_on_both_backends};
 
 test_on_both_backends! {
-    subnet_is_stored_and_listed => subnet_is_stored_and_listed;
-    duplicate_subnet_is_refused_with_a_message => duplicate_subnet_is_refused_with_a_message;
-    builtin_profiles_are_seeded_once => builtin_profiles_are_seeded_once;
-    scan_results_become_coverage => scan_results_become_coverage;
-    a_repeated_host_result_is_stored_once => a_repeated_host_result_is_stored_once;
-    a_running_scan_is_requeued_after_a_crash => a_running_scan_is_requeued_after_a_crash;
-    cancel_stops_a_queued_scan_and_flags_a_running_one => cancel_stops_a_queued_scan_and_flags_a_running_one;
-    a_subnet_has_one_active_scan_at_a_time => a_subnet_has_one_active_scan_at_a_time;
+    subnet_is_stored_and_listed,
+    duplicate_subnet_is_refused_with_a_message,
+    builtin_profiles_are_seeded_once,
+    scan_results_become_coverage,
+    a_repeated_host_result_is_stored_once,
+    a_running_scan_is_requeued_after_a_crash,
+    cancel_stops_a_queued_scan_and_flags_a_running_one,
+    a_subnet_has_one_active_scan_at_a_time,
 }
 
 async fn subnet_is_stored_and_listed(db: &Db) {

@@ -70,14 +70,14 @@ impl TestApp {
 /// Runs an async test body against a spawned app once per backend.
 #[macro_export]
 macro_rules! app_test_on_both_backends {
-    ($($name:ident => $body:path;)+) => {
+    ($($name:ident),+ $(,)?) => {
         $(
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let app = $crate::common::spawn_app(storage::testing::Backend::Sqlite).await
                         .expect("sqlite is always available");
-                    $body(app, 1).await;
+                    super::$name(app, 1).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +85,7 @@ macro_rules! app_test_on_both_backends {
                     let Some(app) = $crate::common::spawn_app(storage::testing::Backend::Postgres).await else {
                         return;
                     };
-                    $body(app, 2).await;
+                    super::$name(app, 2).await;
                 }
             }
         )+
