@@ -174,7 +174,14 @@ fn LastScan(scan: ScanView, gaps: Vec<crate::api::GapHost>, gap_total: i64) -> i
         </section>
         <section aria-labelledby="gaps-heading">
             <h2 id="gaps-heading">{format!("Hosts without an AV agent port open ({gap_total})")}</h2>
-            {if gaps.is_empty() {
+            {if gaps.is_empty() && compliance.is_none() {
+                view! {
+                    <p class="notice">
+                        "No Windows-class host answered in this scan, so there is nothing to count. "
+                        "Check that this subnet is reachable from the avsweep server."
+                    </p>
+                }.into_any()
+            } else if gaps.is_empty() {
                 view! { <p class="notice success">"Every answering host in scope showed an AV agent port."</p> }.into_any()
             } else {
                 view! {
