@@ -203,8 +203,10 @@ mod tests {
     fn verdict_table() {
         let mcafee = "HTTP/1.1 200 OK\r\nServer: McAfee-Agent-HttpSvr\r\n\r\n";
         let other_http = "HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n";
+        // (case, host up, device class, observed ports, expected verdict, matched profile)
+        type Case = (&'static str, bool, &'static str, Vec<ObservedPort>, Verdict, Option<&'static str>);
         #[rustfmt::skip]
-        let table: Vec<(&str, bool, &str, Vec<ObservedPort>, Verdict, Option<&str>)> = vec![
+        let table: Vec<Case> = vec![
             ("no answer at all", false, "unknown", vec![], Verdict::Down, None),
             ("SAV port open", true, "windows", vec![port(2967, "open", None), port(8081, "closed", None)], Verdict::Protected, Some("symantec-sav")),
             ("McAfee port open with its banner", true, "windows", vec![port(2967, "closed", None), port(8081, "open", Some(mcafee))], Verdict::Protected, Some("mcafee-agent")),
