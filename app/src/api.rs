@@ -206,14 +206,17 @@ pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFn
     use self::ssr::*;
     use storage::coverage::Verdict;
     let db = db()?;
-    let subnet = storage::subnets::get(&db, subnet_id).await.map_err(to_server_error)?;
+    let subnet = storage::subnets::get(&db, subnet_id)
+        .await
+        .map_err(to_server_error)?;
     let row = subnet_row(&db, subnet).await.map_err(to_server_error)?;
     let (gaps, gap_total) = match &row.last_done {
         Some(scan) => {
             let verdicts = [Verdict::Unprotected, Verdict::Unknown];
-            let hosts = storage::scans::hosts_with_verdicts(&db, scan.id, &verdicts, GAP_PAGE_SIZE, 0)
-                .await
-                .map_err(to_server_error)?;
+            let hosts =
+                storage::scans::hosts_with_verdicts(&db, scan.id, &verdicts, GAP_PAGE_SIZE, 0)
+                    .await
+                    .map_err(to_server_error)?;
             let mut gaps = Vec::with_capacity(hosts.len());
             for host in hosts {
                 let ports = storage::scans::observed_ports(&host).map_err(to_server_error)?;
@@ -257,8 +260,14 @@ pub async fn start_scan(subnet_id: i32) -> Result<ScanView, ServerFnError> {
 pub async fn cancel_scan(scan_id: i32) -> Result<String, ServerFnError> {
     use self::ssr::*;
     let db = db()?;
-    let status = storage::scans::cancel(&db, scan_id).await.map_err(to_server_error)?;
-    tracing::info!(scan = scan_id, status = status.as_str(), "scan cancel requested");
+    let status = storage::scans::cancel(&db, scan_id)
+        .await
+        .map_err(to_server_error)?;
+    tracing::info!(
+        scan = scan_id,
+        status = status.as_str(),
+        "scan cancel requested"
+    );
     Ok(status.as_str().to_owned())
 }
 
@@ -266,7 +275,9 @@ pub async fn cancel_scan(scan_id: i32) -> Result<String, ServerFnError> {
 pub async fn list_profiles() -> Result<Vec<ProfileView>, ServerFnError> {
     use self::ssr::*;
     let db = db()?;
-    let profiles = storage::profiles::list(&db).await.map_err(to_server_error)?;
+    let profiles = storage::profiles::list(&db)
+        .await
+        .map_err(to_server_error)?;
     Ok(profiles
         .into_iter()
         .map(|p| ProfileView {

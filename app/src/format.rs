@@ -21,7 +21,11 @@ pub fn count(value: i64) -> String {
         }
         grouped.push(digit);
     }
-    if value < 0 { format!("-{grouped}") } else { grouped }
+    if value < 0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
 }
 
 /// "2026-11-26 18:53 UTC" from an RFC 3339 timestamp (left as is if it is not one).
@@ -52,7 +56,10 @@ mod tests {
 
     #[test]
     fn timestamps_drop_seconds_and_offset() {
-        assert_eq!(timestamp("2026-11-26T18:53:20.123+00:00"), "2026-11-26 18:53 UTC");
+        assert_eq!(
+            timestamp("2026-11-26T18:53:20.123+00:00"),
+            "2026-11-26 18:53 UTC"
+        );
         assert_eq!(timestamp("soon"), "soon");
     }
 }

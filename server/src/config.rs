@@ -42,16 +42,20 @@ struct FileConfig {
 impl Config {
     /// Reads the configuration file (if any) and the process environment.
     pub fn load() -> Result<Config, ServerError> {
-        let path = std::env::var("AVSWEEP_CONFIG").ok().map(PathBuf::from).or_else(|| {
-            let default = PathBuf::from("avsweep.toml");
-            default.exists().then_some(default)
-        });
+        let path = std::env::var("AVSWEEP_CONFIG")
+            .ok()
+            .map(PathBuf::from)
+            .or_else(|| {
+                let default = PathBuf::from("avsweep.toml");
+                default.exists().then_some(default)
+            });
         let file = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ServerError::ConfigRead {
-                    path: path.display().to_string(),
-                    source,
-                })?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| ServerError::ConfigRead {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
                 toml::from_str(&text).map_err(|source| ServerError::ConfigParse {
                     path: path.display().to_string(),
                     source: Box::new(source),
@@ -82,7 +86,10 @@ impl Config {
             .filter(|url| !url.trim().is_empty())
             .or(file.database_url)
             .unwrap_or_else(|| storage::default_sqlite_url(&data_dir));
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             return Err(ServerError::BadSetting {
                 name: "DATABASE_URL",
                 value: storage::redact_url(&database_url),
@@ -124,7 +131,10 @@ mod tests {
     use super::*;
 
     fn load(file: &str, env: &[(&str, &str)]) -> Result<Config, ServerError> {
-        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_layers(toml::from_str(file).unwrap(), |name| env.get(name).cloned())
     }
 
@@ -149,13 +159,20 @@ mod tests {
 
     #[test]
     fn says_what_is_wrong_with_a_bad_address() {
-        let error = load("", &[("AVSWEEP_ADDR", "localhost")]).unwrap_err().to_string();
-        assert!(error.contains("AVSWEEP_ADDR=localhost is not valid"), "{error}");
+        let error = load("", &[("AVSWEEP_ADDR", "localhost")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("AVSWEEP_ADDR=localhost is not valid"),
+            "{error}"
+        );
     }
 
     #[test]
     fn refuses_an_unsupported_database() {
-        let error = load("", &[("DATABASE_URL", "mysql://root:pw@x/y")]).unwrap_err().to_string();
+        let error = load("", &[("DATABASE_URL", "mysql://root:pw@x/y")])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("mysql://root:***@x/y"), "{error}");
     }
 

@@ -16,7 +16,9 @@ pub enum ServerError {
         value: String,
         reason: String,
     },
-    #[error("cannot listen on {addr}: {source}. Is another avsweep (or program) using it? Set AVSWEEP_ADDR to another address")]
+    #[error(
+        "cannot listen on {addr}: {source}. Is another avsweep (or program) using it? Set AVSWEEP_ADDR to another address"
+    )]
     Bind {
         addr: String,
         source: std::io::Error,

@@ -47,7 +47,10 @@ fn main() -> ExitCode {
 
 fn serve(migrate_only: bool) -> ExitCode {
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("avsweep: cannot start the async runtime: {e}");

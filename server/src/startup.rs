@@ -45,7 +45,10 @@ impl Application {
         tracing::info!(database = %storage::redact_url(&config.database_url), "database ready");
         let requeued = storage::scans::recover_interrupted(&db).await?;
         if requeued > 0 {
-            tracing::warn!(requeued, "scans interrupted by the last shutdown will resume");
+            tracing::warn!(
+                requeued,
+                "scans interrupted by the last shutdown will resume"
+            );
         }
         let listener = TcpListener::bind(config.listen_addr)
             .await
@@ -110,10 +113,10 @@ fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
             app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_db,
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_db, app::shell))
         .with_state(state)
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(

@@ -30,15 +30,26 @@ pub async fn run(db: Db, worker: usize, mut shutdown: watch::Receiver<bool>) {
                 tracing::info!(worker, scan = job_id, targets = %job.targets, "scan started");
                 match run_job(&db, job, &mut shutdown).await {
                     Ok(JobEnd::Finished(status)) => {
-                        tracing::info!(worker, scan = job_id, status = status.as_str(), "scan ended");
+                        tracing::info!(
+                            worker,
+                            scan = job_id,
+                            status = status.as_str(),
+                            "scan ended"
+                        );
                     }
                     Ok(JobEnd::Interrupted) => {
-                        tracing::info!(worker, scan = job_id, "scan paused for shutdown; it resumes at the next start");
+                        tracing::info!(
+                            worker,
+                            scan = job_id,
+                            "scan paused for shutdown; it resumes at the next start"
+                        );
                         return;
                     }
                     Err(error) => {
                         tracing::error!(worker, scan = job_id, %error, "scan failed");
-                        let _ = scans::finish(&db, job_id, JobStatus::Failed, Some(error.to_string())).await;
+                        let _ =
+                            scans::finish(&db, job_id, JobStatus::Failed, Some(error.to_string()))
+                                .await;
                     }
                 }
             }
@@ -153,7 +164,9 @@ fn scan_config(job: &scan_job::Model, rules: &[ProfileRule]) -> Result<ScanConfi
     for rule in rules.iter().filter(|r| r.banner_regex.is_some()) {
         let probe = scanner::catalogue::find(&rule.key).and_then(|p| p.probe);
         for &port in &rule.ports {
-            config.banners.push(scanner::BannerProbe::new(port, probe.map(<[u8]>::to_vec)));
+            config
+                .banners
+                .push(scanner::BannerProbe::new(port, probe.map(<[u8]>::to_vec)));
         }
     }
     Ok(config)

@@ -28,11 +28,36 @@ async fn health_check_answers_ok(app: TestApp, _backend: u8) {
 }
 
 async fn pages_render_on_the_server_with_the_hydration_script(app: TestApp, _backend: u8) {
-    let html = app.http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("No subnets yet"), "empty state rendered: {html}");
-    assert!(html.contains("/pkg/avsweep.js"), "hydration script referenced");
-    let html = app.http.get(app.url("/profiles")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Symantec AntiVirus Corporate Edition"), "{html}");
+    let html = app
+        .http
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("No subnets yet"),
+        "empty state rendered: {html}"
+    );
+    assert!(
+        html.contains("/pkg/avsweep.js"),
+        "hydration script referenced"
+    );
+    let html = app
+        .http
+        .get(app.url("/profiles"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Symantec AntiVirus Corporate Edition"),
+        "{html}"
+    );
 }
 
 async fn unknown_pages_answer_404(app: TestApp, _backend: u8) {
@@ -54,11 +79,21 @@ async fn add_subnet_server_fn_validates_input(app: TestApp, _backend: u8) {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200, "validation failures are answers, not errors");
+        assert_eq!(
+            response.status(),
+            200,
+            "validation failures are answers, not errors"
+        );
         let body = response.text().await.unwrap();
-        assert!(body.contains("Invalid") && body.contains(expected), "{cidr}: {body}");
+        assert!(
+            body.contains("Invalid") && body.contains(expected),
+            "{cidr}: {body}"
+        );
     }
-    assert!(subnets::list(&app.db).await.unwrap().is_empty(), "nothing stored");
+    assert!(
+        subnets::list(&app.db).await.unwrap().is_empty(),
+        "nothing stored"
+    );
 
     let response = app
         .http
@@ -68,20 +103,34 @@ async fn add_subnet_server_fn_validates_input(app: TestApp, _backend: u8) {
         .await
         .unwrap();
     assert!(response.text().await.unwrap().contains("Created"));
-    assert_eq!(subnets::list(&app.db).await.unwrap()[0].cidr, "127.90.0.0/24");
+    assert_eq!(
+        subnets::list(&app.db).await.unwrap()[0].cidr,
+        "127.90.0.0/24"
+    );
 }
 
 async fn a_scan_finds_the_hosts_without_an_av_port(app: TestApp, backend: u8) {
     let block = format!("127.78.{backend}");
     let mut listeners = Vec::new();
     for host in [2, 5] {
-        listeners.push(TcpListener::bind(format!("{block}.{host}:2967")).await.unwrap());
+        listeners.push(
+            TcpListener::bind(format!("{block}.{host}:2967"))
+                .await
+                .unwrap(),
+        );
     }
-    let subnet = subnets::create(&app.db, &format!("{block}.0/29"), "Lab").await.unwrap();
-    let job = scans::enqueue(&app.db, subnet.id, ScanOptions::default()).await.unwrap();
+    let subnet = subnets::create(&app.db, &format!("{block}.0/29"), "Lab")
+        .await
+        .unwrap();
+    let job = scans::enqueue(&app.db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
     let job = app.wait_for_scan(job.id, Duration::from_secs(60)).await;
     assert_eq!(job.status, "done", "{:?}", job.error);
-    assert_eq!((job.protected, job.unprotected, job.unknown, job.hosts_up), (2, 6, 0, 8));
+    assert_eq!(
+        (job.protected, job.unprotected, job.unknown, job.hosts_up),
+        (2, 6, 0, 8)
+    );
     assert_eq!(job.done_addresses, 8);
     let coverage = scans::coverage_of(&app.db, job.id).await.unwrap();
     assert_eq!(coverage.compliance_percent(), Some(25.0));
@@ -95,7 +144,10 @@ async fn a_scan_finds_the_hosts_without_an_av_port(app: TestApp, backend: u8) {
     .await
     .unwrap();
     let addresses: Vec<String> = gaps.into_iter().map(|g| g.address).collect();
-    let expected: Vec<String> = [0, 1, 3, 4, 6, 7].iter().map(|h| format!("{block}.{h}")).collect();
+    let expected: Vec<String> = [0, 1, 3, 4, 6, 7]
+        .iter()
+        .map(|h| format!("{block}.{h}"))
+        .collect();
     assert_eq!(addresses, expected);
     drop(listeners);
 }
@@ -105,21 +157,33 @@ async fn a_running_scan_cancels_within_a_second(app: TestApp, backend: u8) {
     let subnet = subnets::create(&app.db, &format!("127.{}.0.0/16", 80 + backend), "Big")
         .await
         .unwrap();
-    let job = scans::enqueue(&app.db, subnet.id, ScanOptions::default()).await.unwrap();
+    let job = scans::enqueue(&app.db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     loop {
         let current = scans::get(&app.db, job.id).await.unwrap();
         if current.status == "running" && current.done_addresses > 0 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "scan never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "scan never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let asked = std::time::Instant::now();
-    assert_eq!(scans::cancel(&app.db, job.id).await.unwrap(), JobStatus::Cancelling);
+    assert_eq!(
+        scans::cancel(&app.db, job.id).await.unwrap(),
+        JobStatus::Cancelling
+    );
     let ended = app.wait_for_scan(job.id, Duration::from_secs(5)).await;
     assert_eq!(ended.status, "cancelled");
-    assert!(asked.elapsed() < Duration::from_secs(1), "cancel took {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "cancel took {:?}",
+        asked.elapsed()
+    );
     assert!(ended.done_addresses < 65_536, "stopped before the end");
 }
 

@@ -91,12 +91,18 @@ mod tests {
             redact_url("postgres://avsweep:s3cret@db.example:5432/avsweep"),
             "postgres://avsweep:***@db.example:5432/avsweep"
         );
-        assert_eq!(redact_url("sqlite://data/avsweep.db"), "sqlite://data/avsweep.db");
+        assert_eq!(
+            redact_url("sqlite://data/avsweep.db"),
+            "sqlite://data/avsweep.db"
+        );
     }
 
     #[test]
     fn finds_the_sqlite_file_behind_the_url() {
-        assert_eq!(sqlite_file_path("sqlite://data/avsweep.db?mode=rwc"), Some("data/avsweep.db"));
+        assert_eq!(
+            sqlite_file_path("sqlite://data/avsweep.db?mode=rwc"),
+            Some("data/avsweep.db")
+        );
         assert_eq!(sqlite_file_path("sqlite::memory:"), None);
         assert_eq!(sqlite_file_path("postgres://x/y"), None);
     }

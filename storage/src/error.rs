@@ -22,7 +22,9 @@ pub enum StorageError {
         "cannot open the database at {url}: {source}. Check DATABASE_URL and that the database server is running"
     )]
     Connect { url: String, source: sea_orm::DbErr },
-    #[error("cannot create the data directory {path}: {source}. Create it or point DATABASE_URL elsewhere")]
+    #[error(
+        "cannot create the data directory {path}: {source}. Create it or point DATABASE_URL elsewhere"
+    )]
     DataDir {
         path: String,
         source: std::io::Error,

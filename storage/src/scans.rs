@@ -89,7 +89,10 @@ pub async fn enqueue(
     if !matches!(options.timing.as_str(), "T3" | "T4" | "T5") {
         return Err(StorageError::invalid(
             "timing",
-            format!("“{}” is not a timing template; use T3, T4 or T5.", options.timing),
+            format!(
+                "“{}” is not a timing template; use T3, T4 or T5.",
+                options.timing
+            ),
         ));
     }
     let rules = profiles::enabled_rules(db).await?;
@@ -231,7 +234,10 @@ pub async fn claim_next(db: &Db) -> Result<Option<scan_job::Model>, StorageError
 /// resume from their stored position); jobs left cancelling are cancelled.
 pub async fn recover_interrupted(db: &Db) -> Result<u64, StorageError> {
     let requeued = scan_job::Entity::update_many()
-        .col_expr(scan_job::Column::Status, Expr::value(JobStatus::Queued.as_str()))
+        .col_expr(
+            scan_job::Column::Status,
+            Expr::value(JobStatus::Queued.as_str()),
+        )
         .filter(scan_job::Column::Status.eq(JobStatus::Running.as_str()))
         .exec(db.conn())
         .await?;
@@ -282,8 +288,7 @@ pub async fn record_hosts(
         return Ok(());
     }
     let rows = hosts.iter().map(|host| {
-        let (verdict, matched) =
-            coverage::verdict(host.up, &host.device_class, &host.ports, rules);
+        let (verdict, matched) = coverage::verdict(host.up, &host.device_class, &host.ports, rules);
         host_result::ActiveModel {
             scan_id: Set(job_id),
             address: Set(host.address.to_string()),
@@ -335,12 +340,20 @@ async fn refresh_counters(db: &Db, job_id: i32) -> Result<(), StorageError> {
     scan_job::Entity::update_many()
         .col_expr(
             scan_job::Column::HostsUp,
-            Expr::value(count(c.protected + c.unprotected + c.unknown + c.out_of_scope)),
+            Expr::value(count(
+                c.protected + c.unprotected + c.unknown + c.out_of_scope,
+            )),
         )
         .col_expr(scan_job::Column::Protected, Expr::value(count(c.protected)))
-        .col_expr(scan_job::Column::Unprotected, Expr::value(count(c.unprotected)))
+        .col_expr(
+            scan_job::Column::Unprotected,
+            Expr::value(count(c.unprotected)),
+        )
         .col_expr(scan_job::Column::Unknown, Expr::value(count(c.unknown)))
-        .col_expr(scan_job::Column::OutOfScope, Expr::value(count(c.out_of_scope)))
+        .col_expr(
+            scan_job::Column::OutOfScope,
+            Expr::value(count(c.out_of_scope)),
+        )
         .filter(scan_job::Column::Id.eq(job_id))
         .exec(db.conn())
         .await?;
@@ -357,8 +370,14 @@ pub async fn update_progress(
 ) -> Result<JobStatus, StorageError> {
     let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     scan_job::Entity::update_many()
-        .col_expr(scan_job::Column::DoneAddresses, Expr::value(as_i64(done_addresses)))
-        .col_expr(scan_job::Column::ResumePosition, Expr::value(as_i64(resume_position)))
+        .col_expr(
+            scan_job::Column::DoneAddresses,
+            Expr::value(as_i64(done_addresses)),
+        )
+        .col_expr(
+            scan_job::Column::ResumePosition,
+            Expr::value(as_i64(resume_position)),
+        )
         .filter(scan_job::Column::Id.eq(job_id))
         .exec(db.conn())
         .await?;
@@ -374,14 +393,20 @@ pub async fn status_of(db: &Db, job_id: i32) -> Result<JobStatus, StorageError> 
 /// Asks a queued or running scan to stop. Queued jobs stop at once.
 pub async fn cancel(db: &Db, job_id: i32) -> Result<JobStatus, StorageError> {
     scan_job::Entity::update_many()
-        .col_expr(scan_job::Column::Status, Expr::value(JobStatus::Cancelled.as_str()))
+        .col_expr(
+            scan_job::Column::Status,
+            Expr::value(JobStatus::Cancelled.as_str()),
+        )
         .col_expr(scan_job::Column::FinishedAt, Expr::value(Utc::now()))
         .filter(scan_job::Column::Id.eq(job_id))
         .filter(scan_job::Column::Status.eq(JobStatus::Queued.as_str()))
         .exec(db.conn())
         .await?;
     scan_job::Entity::update_many()
-        .col_expr(scan_job::Column::Status, Expr::value(JobStatus::Cancelling.as_str()))
+        .col_expr(
+            scan_job::Column::Status,
+            Expr::value(JobStatus::Cancelling.as_str()),
+        )
         .filter(scan_job::Column::Id.eq(job_id))
         .filter(scan_job::Column::Status.eq(JobStatus::Running.as_str()))
         .exec(db.conn())

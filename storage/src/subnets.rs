@@ -33,7 +33,9 @@ pub fn parse_cidr(input: &str) -> Result<IpNet, String> {
                 "“{text}” is a single address; add the prefix length, e.g. {addr}/{}.",
                 if addr.is_ipv4() { 32 } else { 128 }
             ),
-            Err(_) => format!("“{text}” is not a CIDR block; write address/prefix, e.g. 10.20.0.0/24."),
+            Err(_) => {
+                format!("“{text}” is not a CIDR block; write address/prefix, e.g. 10.20.0.0/24.")
+            }
         });
     };
     let address: IpAddr = address
@@ -65,7 +67,9 @@ pub fn parse_cidr(input: &str) -> Result<IpNet, String> {
         ));
     }
     if address.is_unspecified() || address.is_multicast() {
-        return Err(format!("{text} is not a range of hosts (unspecified or multicast)."));
+        return Err(format!(
+            "{text} is not a range of hosts (unspecified or multicast)."
+        ));
     }
     if let IpAddr::V4(v4) = address
         && (v4.is_broadcast() || v4.octets()[0] == 0)
@@ -81,14 +85,20 @@ pub fn validate(cidr: &str, name: &str) -> Result<NewSubnet, Vec<FieldError>> {
     let cidr = parse_cidr(cidr).map_err(|m| errors.push(FieldError::new("cidr", m)));
     let name = name.trim();
     if name.is_empty() {
-        errors.push(FieldError::new("name", "Give the subnet a name people recognise, e.g. “HQ floor 2”."));
+        errors.push(FieldError::new(
+            "name",
+            "Give the subnet a name people recognise, e.g. “HQ floor 2”.",
+        ));
     } else if name.chars().count() > MAX_NAME_CHARS {
         errors.push(FieldError::new(
             "name",
             format!("The name is too long: at most {MAX_NAME_CHARS} characters."),
         ));
     } else if name.chars().any(char::is_control) {
-        errors.push(FieldError::new("name", "The name may not contain control characters."));
+        errors.push(FieldError::new(
+            "name",
+            "The name may not contain control characters.",
+        ));
     }
     match cidr {
         Ok(cidr) if errors.is_empty() => Ok(NewSubnet {
@@ -149,8 +159,14 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_subnets() {
-        assert_eq!(parse_cidr("10.0.0.0/24").unwrap().to_string(), "10.0.0.0/24");
-        assert_eq!(parse_cidr(" 127.77.0.0/28 ").unwrap().to_string(), "127.77.0.0/28");
+        assert_eq!(
+            parse_cidr("10.0.0.0/24").unwrap().to_string(),
+            "10.0.0.0/24"
+        );
+        assert_eq!(
+            parse_cidr(" 127.77.0.0/28 ").unwrap().to_string(),
+            "127.77.0.0/28"
+        );
         assert_eq!(parse_cidr("10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
         assert_eq!(parse_cidr("fd00::/112").unwrap().to_string(), "fd00::/112");
     }

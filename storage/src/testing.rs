@@ -82,7 +82,9 @@ impl TestDb {
             Some((server, _db)) => format!("{server}/{name}"),
             None => panic!("AVSWEEP_TEST_POSTGRES_URL must end in /database"),
         };
-        let db = Db::open(&url).await.expect("open the per-test Postgres database");
+        let db = Db::open(&url)
+            .await
+            .expect("open the per-test Postgres database");
         Some(TestDb {
             db,
             url,
@@ -99,14 +101,18 @@ impl Drop for TestDb {
         };
         // Drop runs outside async; a short-lived runtime on its own thread drops the database.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build()
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
             else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(admin) = Database::connect(&admin_url).await {
                     let _ = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
                         .await;
                     let _ = admin.close().await;
                 }

@@ -52,7 +52,11 @@ async fn builtin_profiles_are_seeded_once(db: &Db) {
     profiles::seed_builtin(db).await.unwrap();
     assert_eq!(profiles::list(db).await.unwrap().len(), first.len());
     let rules = profiles::enabled_rules(db).await.unwrap();
-    assert!(rules.iter().any(|r| r.key == "symantec-sav" && r.ports == [2967]));
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.key == "symantec-sav" && r.ports == [2967])
+    );
 }
 
 fn host(address: &str, position: u64, ports: &[(u16, &str)]) -> HostRecord {
@@ -69,7 +73,12 @@ fn host(address: &str, position: u64, ports: &[(u16, &str)]) -> HostRecord {
             .map(|&(port, state)| ObservedPort {
                 port,
                 state: state.into(),
-                reason: if state == "open" { "syn-ack" } else { "conn-refused" }.into(),
+                reason: if state == "open" {
+                    "syn-ack"
+                } else {
+                    "conn-refused"
+                }
+                .into(),
                 banner_hex: None,
             })
             .collect(),
@@ -78,13 +87,21 @@ fn host(address: &str, position: u64, ports: &[(u16, &str)]) -> HostRecord {
 
 async fn scan_results_become_coverage(db: &Db) {
     let subnet = subnets::create(db, "127.77.0.0/30", "Lab").await.unwrap();
-    let job = scans::enqueue(db, subnet.id, ScanOptions::default()).await.unwrap();
+    let job = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
     assert_eq!(job.total_addresses, 4);
     assert!(job.ports.split(',').any(|p| p == "2967"));
-    let claimed = scans::claim_next(db).await.unwrap().expect("the queued job");
+    let claimed = scans::claim_next(db)
+        .await
+        .unwrap()
+        .expect("the queued job");
     assert_eq!(claimed.id, job.id);
     assert_eq!(claimed.status, "running");
-    assert!(scans::claim_next(db).await.unwrap().is_none(), "claimed once only");
+    assert!(
+        scans::claim_next(db).await.unwrap().is_none(),
+        "claimed once only"
+    );
 
     let rules = profiles::enabled_rules(db).await.unwrap();
     let mut down = host("127.77.0.3", 3, &[]);
@@ -102,38 +119,77 @@ async fn scan_results_become_coverage(db: &Db) {
     )
     .await
     .unwrap();
-    assert_eq!(scans::update_progress(db, job.id, 4, 4).await.unwrap(), JobStatus::Running);
-    scans::finish(db, job.id, JobStatus::Done, None).await.unwrap();
+    assert_eq!(
+        scans::update_progress(db, job.id, 4, 4).await.unwrap(),
+        JobStatus::Running
+    );
+    scans::finish(db, job.id, JobStatus::Done, None)
+        .await
+        .unwrap();
 
     let coverage = scans::coverage_of(db, job.id).await.unwrap();
-    assert_eq!((coverage.protected, coverage.unprotected, coverage.unknown, coverage.down), (1, 1, 1, 1));
+    assert_eq!(
+        (
+            coverage.protected,
+            coverage.unprotected,
+            coverage.unknown,
+            coverage.down
+        ),
+        (1, 1, 1, 1)
+    );
     let percent = coverage.compliance_percent().unwrap();
     assert!((percent - 100.0 / 3.0).abs() < 1e-9);
 
-    let finished = scans::latest_done_for_subnet(db, subnet.id).await.unwrap().unwrap();
-    assert_eq!((finished.protected, finished.unprotected, finished.unknown, finished.hosts_up), (1, 1, 1, 3));
+    let finished = scans::latest_done_for_subnet(db, subnet.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            finished.protected,
+            finished.unprotected,
+            finished.unknown,
+            finished.hosts_up
+        ),
+        (1, 1, 1, 3)
+    );
     assert_eq!(finished.done_addresses, 4);
 
-    let gaps = scans::hosts_with_verdicts(db, job.id, &[Verdict::Unprotected, Verdict::Unknown], 50, 0)
-        .await
-        .unwrap();
-    let addresses: Vec<_> = gaps.iter().map(|g| (g.address.as_str(), g.verdict.as_str())).collect();
-    assert_eq!(addresses, [("127.77.0.1", "unknown"), ("127.77.0.2", "unprotected")]);
+    let gaps =
+        scans::hosts_with_verdicts(db, job.id, &[Verdict::Unprotected, Verdict::Unknown], 50, 0)
+            .await
+            .unwrap();
+    let addresses: Vec<_> = gaps
+        .iter()
+        .map(|g| (g.address.as_str(), g.verdict.as_str()))
+        .collect();
+    assert_eq!(
+        addresses,
+        [("127.77.0.1", "unknown"), ("127.77.0.2", "unprotected")]
+    );
 }
 
 async fn a_repeated_host_result_is_stored_once(db: &Db) {
     let subnet = subnets::create(db, "127.77.0.0/30", "Lab").await.unwrap();
-    let job = scans::enqueue(db, subnet.id, ScanOptions::default()).await.unwrap();
+    let job = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
     let rules = profiles::enabled_rules(db).await.unwrap();
     let batch = [host("127.77.0.1", 0, &[(2967, "closed")])];
-    scans::record_hosts(db, job.id, &rules, &batch).await.unwrap();
-    scans::record_hosts(db, job.id, &rules, &batch).await.unwrap();
+    scans::record_hosts(db, job.id, &rules, &batch)
+        .await
+        .unwrap();
+    scans::record_hosts(db, job.id, &rules, &batch)
+        .await
+        .unwrap();
     assert_eq!(scans::coverage_of(db, job.id).await.unwrap().unprotected, 1);
 }
 
 async fn a_running_scan_is_requeued_after_a_crash(db: &Db) {
     let subnet = subnets::create(db, "127.77.0.0/30", "Lab").await.unwrap();
-    let job = scans::enqueue(db, subnet.id, ScanOptions::default()).await.unwrap();
+    let job = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
     scans::claim_next(db).await.unwrap().unwrap();
     scans::update_progress(db, job.id, 2, 2).await.unwrap();
     assert_eq!(scans::recover_interrupted(db).await.unwrap(), 1);
@@ -144,24 +200,44 @@ async fn a_running_scan_is_requeued_after_a_crash(db: &Db) {
 
 async fn cancel_stops_a_queued_scan_and_flags_a_running_one(db: &Db) {
     let subnet = subnets::create(db, "127.77.0.0/30", "Lab").await.unwrap();
-    let queued = scans::enqueue(db, subnet.id, ScanOptions::default()).await.unwrap();
-    assert_eq!(scans::cancel(db, queued.id).await.unwrap(), JobStatus::Cancelled);
+    let queued = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        scans::cancel(db, queued.id).await.unwrap(),
+        JobStatus::Cancelled
+    );
 
-    let running = scans::enqueue(db, subnet.id, ScanOptions::default()).await.unwrap();
+    let running = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
     scans::claim_next(db).await.unwrap().unwrap();
-    assert_eq!(scans::cancel(db, running.id).await.unwrap(), JobStatus::Cancelling);
-    assert_eq!(scans::update_progress(db, running.id, 1, 1).await.unwrap(), JobStatus::Cancelling);
+    assert_eq!(
+        scans::cancel(db, running.id).await.unwrap(),
+        JobStatus::Cancelling
+    );
+    assert_eq!(
+        scans::update_progress(db, running.id, 1, 1).await.unwrap(),
+        JobStatus::Cancelling
+    );
 }
 
 async fn a_subnet_has_one_active_scan_at_a_time(db: &Db) {
     let subnet = subnets::create(db, "127.77.0.0/30", "Lab").await.unwrap();
-    let first = scans::enqueue(db, subnet.id, ScanOptions::default()).await.unwrap();
-    let second = scans::enqueue(db, subnet.id, ScanOptions::default()).await.unwrap();
+    let first = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
+    let second = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
     assert_eq!(first.id, second.id);
     let bad = ScanOptions {
         timing: "T9".into(),
         ..ScanOptions::default()
     };
     scans::cancel(db, first.id).await.unwrap();
-    assert!(matches!(scans::enqueue(db, subnet.id, bad).await, Err(StorageError::Invalid(_))));
+    assert!(matches!(
+        scans::enqueue(db, subnet.id, bad).await,
+        Err(StorageError::Invalid(_))
+    ));
 }

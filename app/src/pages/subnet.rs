@@ -14,7 +14,12 @@ const POLL_EVERY: Duration = Duration::from_millis(800);
 #[component]
 pub fn SubnetPage() -> impl IntoView {
     let params = use_params_map();
-    let subnet_id = move || params.read().get("id").and_then(|id| id.parse::<i32>().ok());
+    let subnet_id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i32>().ok())
+    };
     let (refresh, set_refresh) = signal(0u32);
     let report = Resource::new(
         move || (subnet_id(), refresh.get()),
@@ -149,7 +154,11 @@ fn ScanProgress(scan: ScanView) -> impl IntoView {
 #[component]
 fn LastScan(scan: ScanView, gaps: Vec<crate::api::GapHost>, gap_total: i64) -> impl IntoView {
     let compliance = scan.compliance_percent();
-    let finished = scan.finished_at.as_deref().map(format::timestamp).unwrap_or_default();
+    let finished = scan
+        .finished_at
+        .as_deref()
+        .map(format::timestamp)
+        .unwrap_or_default();
     let shown = gaps.len();
     view! {
         <section class="summary" aria-label="Last scan">

@@ -53,7 +53,9 @@ impl TestApp {
     pub async fn wait_for_scan(&self, scan_id: i32, limit: Duration) -> scan_job::Model {
         let started = Instant::now();
         loop {
-            let job = storage::scans::get(&self.db, scan_id).await.expect("scan exists");
+            let job = storage::scans::get(&self.db, scan_id)
+                .await
+                .expect("scan exists");
             if !storage::scans::JobStatus::parse(&job.status).is_some_and(|s| s.is_active()) {
                 return job;
             }
