@@ -167,14 +167,20 @@ pub fn builtin() -> &'static [AvProfile] {
 
 /// The built-in profile with this key (case-insensitive).
 pub fn find(key: &str) -> Option<&'static AvProfile> {
-    BUILTIN.iter().find(|profile| profile.key.eq_ignore_ascii_case(key.trim()))
+    BUILTIN
+        .iter()
+        .find(|profile| profile.key.eq_ignore_ascii_case(key.trim()))
 }
 
 /// Like [`find`], with an error listing the known keys.
 pub fn require(key: &str) -> Result<&'static AvProfile, Error> {
     find(key).ok_or_else(|| Error::UnknownProfile {
         key: key.to_string(),
-        known: BUILTIN.iter().map(|profile| profile.key).collect::<Vec<_>>().join(", "),
+        known: BUILTIN
+            .iter()
+            .map(|profile| profile.key)
+            .collect::<Vec<_>>()
+            .join(", "),
     })
 }
 
@@ -205,15 +211,34 @@ mod tests {
         assert!(sav.product.contains("Corporate Edition"));
         assert_eq!(find("mcafee-agent").expect("mcafee").ports, &[8081]);
         assert!(find("officescan").expect("officescan").port_configurable);
-        assert_eq!(find("sophos-rms").expect("sophos").ports, &[8192, 8193, 8194]);
+        assert_eq!(
+            find("sophos-rms").expect("sophos").ports,
+            &[8192, 8193, 8194]
+        );
         assert_eq!(find("trend-vbbss").expect("vbbss").ports, &[21112]);
-        assert_eq!(find("bitdefender-relay").expect("bitdefender").ports, &[7074]);
-        for key in ["eset-protect", "sophos-central", "crowdstrike-falcon", "microsoft-defender"] {
+        assert_eq!(
+            find("bitdefender-relay").expect("bitdefender").ports,
+            &[7074]
+        );
+        for key in [
+            "eset-protect",
+            "sophos-central",
+            "crowdstrike-falcon",
+            "microsoft-defender",
+        ] {
             let profile = find(key).expect(key);
-            assert!(profile.listens_on_nothing && profile.ports.is_empty(), "{key}");
+            assert!(
+                profile.listens_on_nothing && profile.ports.is_empty(),
+                "{key}"
+            );
         }
         assert!(find("SYMANTEC-SAV").is_some());
-        assert!(require("nope").expect_err("unknown").to_string().contains("symantec-sav"));
+        assert!(
+            require("nope")
+                .expect_err("unknown")
+                .to_string()
+                .contains("symantec-sav")
+        );
     }
 
     #[test]
@@ -227,15 +252,29 @@ mod tests {
 
     #[test]
     fn banner_regexes_match_what_the_agents_send() {
-        let mcafee = Banner(b"HTTP/1.1 200 OK\r\nServer: McAfee-Agent-HttpSvr/1.0\r\n\r\n".to_vec());
-        let regex = find("mcafee-agent").and_then(|p| p.banner_regex).expect("regex");
+        let mcafee =
+            Banner(b"HTTP/1.1 200 OK\r\nServer: McAfee-Agent-HttpSvr/1.0\r\n\r\n".to_vec());
+        let regex = find("mcafee-agent")
+            .and_then(|p| p.banner_regex)
+            .expect("regex");
         assert!(banner_matches(regex, &mcafee).expect("compiles"));
-        assert!(!banner_matches(regex, &Banner(b"HTTP/1.1 200 OK\r\nServer: nginx\r\n".to_vec())).expect("compiles"));
+        assert!(
+            !banner_matches(
+                regex,
+                &Banner(b"HTTP/1.1 200 OK\r\nServer: nginx\r\n".to_vec())
+            )
+            .expect("compiles")
+        );
         let sophos = Banner(b"IOR:010000002600000049444c\xff\xfe".to_vec());
         assert!(banner_matches(r"^IOR:", &sophos).expect("compiles"));
         let office = Banner(b"HTTP/1.0 200 OK\r\nServer: OfficeScan Client\r\n".to_vec());
-        let regex = find("officescan").and_then(|p| p.banner_regex).expect("regex");
+        let regex = find("officescan")
+            .and_then(|p| p.banner_regex)
+            .expect("regex");
         assert!(banner_matches(regex, &office).expect("compiles"));
-        assert!(matches!(banner_matches("(unclosed", &office), Err(Error::BadRegex { .. })));
+        assert!(matches!(
+            banner_matches("(unclosed", &office),
+            Err(Error::BadRegex { .. })
+        ));
     }
 }

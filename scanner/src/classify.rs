@@ -14,10 +14,15 @@ pub struct PortEvidence<'a> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
+    haystack
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle))
 }
 
-const LINUX_DISTRIBUTIONS: &[&str] = &["Debian", "Ubuntu", "Raspbian", "Fedora", "Red Hat", "CentOS", "Alpine", "SUSE", "Arch", "FreeBSD", "OpenBSD", "NetBSD"];
+const LINUX_DISTRIBUTIONS: &[&str] = &[
+    "Debian", "Ubuntu", "Raspbian", "Fedora", "Red Hat", "CentOS", "Alpine", "SUSE", "Arch",
+    "FreeBSD", "OpenBSD", "NetBSD",
+];
 
 /// Guesses the device class; `evidence` lists every observation that counted.
 pub fn classify(observations: &[PortEvidence<'_>]) -> DeviceGuess {
@@ -31,38 +36,80 @@ pub fn classify(observations: &[PortEvidence<'_>]) -> DeviceGuess {
         let banner = observation.banner.map(|b| b.as_bytes()).unwrap_or_default();
         match observation.port {
             135 => add(DeviceClass::Windows, 40, "135/tcp open (MS RPC)".into()),
-            139 => add(DeviceClass::Windows, 20, "139/tcp open (NetBIOS session)".into()),
+            139 => add(
+                DeviceClass::Windows,
+                20,
+                "139/tcp open (NetBIOS session)".into(),
+            ),
             445 => add(DeviceClass::Windows, 35, "445/tcp open (SMB)".into()),
             3389 => add(DeviceClass::Windows, 35, "3389/tcp open (RDP)".into()),
             22 => {
-                let text = observation.banner.map(Banner::lossy_text).unwrap_or_default();
+                let text = observation
+                    .banner
+                    .map(Banner::lossy_text)
+                    .unwrap_or_default();
                 if banner.starts_with(b"SSH-2.0-Cisco-") || banner.starts_with(b"SSH-1.99-Cisco-") {
-                    add(DeviceClass::NetworkDevice, 70, format!("22/tcp banner {text:?} (Cisco IOS SSH)"));
+                    add(
+                        DeviceClass::NetworkDevice,
+                        70,
+                        format!("22/tcp banner {text:?} (Cisco IOS SSH)"),
+                    );
                 } else if contains(banner, b"OpenSSH_for_Windows") {
-                    add(DeviceClass::Windows, 40, format!("22/tcp banner {text:?} (Win32-OpenSSH)"));
-                } else if let Some(distribution) = LINUX_DISTRIBUTIONS.iter().find(|d| contains(banner, d.as_bytes())) {
-                    add(DeviceClass::LinuxUnix, 60, format!("22/tcp banner {text:?} names {distribution}"));
+                    add(
+                        DeviceClass::Windows,
+                        40,
+                        format!("22/tcp banner {text:?} (Win32-OpenSSH)"),
+                    );
+                } else if let Some(distribution) = LINUX_DISTRIBUTIONS
+                    .iter()
+                    .find(|d| contains(banner, d.as_bytes()))
+                {
+                    add(
+                        DeviceClass::LinuxUnix,
+                        60,
+                        format!("22/tcp banner {text:?} names {distribution}"),
+                    );
                 } else if contains(banner, b"OpenSSH") {
-                    add(DeviceClass::LinuxUnix, 25, format!("22/tcp banner {text:?} (OpenSSH without a distribution)"));
+                    add(
+                        DeviceClass::LinuxUnix,
+                        25,
+                        format!("22/tcp banner {text:?} (OpenSSH without a distribution)"),
+                    );
                 } else {
                     add(DeviceClass::LinuxUnix, 10, "22/tcp open (SSH)".into());
                 }
             }
             5900 => {
                 if banner.starts_with(b"RFB 003.889") {
-                    add(DeviceClass::MacOs, 70, "5900/tcp answers RFB 003.889 (Apple Remote Desktop)".into());
+                    add(
+                        DeviceClass::MacOs,
+                        70,
+                        "5900/tcp answers RFB 003.889 (Apple Remote Desktop)".into(),
+                    );
                 }
             }
             548 => add(DeviceClass::MacOs, 40, "548/tcp open (AFP)".into()),
-            3283 => add(DeviceClass::MacOs, 40, "3283/tcp open (Apple Remote Desktop)".into()),
+            3283 => add(
+                DeviceClass::MacOs,
+                40,
+                "3283/tcp open (Apple Remote Desktop)".into(),
+            ),
             9100 => add(DeviceClass::Printer, 45, "9100/tcp open (JetDirect)".into()),
             515 => add(DeviceClass::Printer, 30, "515/tcp open (LPD)".into()),
             631 => add(DeviceClass::Printer, 25, "631/tcp open (IPP)".into()),
             23 => {
                 if contains(banner, b"User Access Verification") {
-                    add(DeviceClass::NetworkDevice, 70, "23/tcp telnet prompt \"User Access Verification\" (Cisco IOS)".into());
+                    add(
+                        DeviceClass::NetworkDevice,
+                        70,
+                        "23/tcp telnet prompt \"User Access Verification\" (Cisco IOS)".into(),
+                    );
                 } else {
-                    add(DeviceClass::NetworkDevice, 20, "23/tcp open (telnet)".into());
+                    add(
+                        DeviceClass::NetworkDevice,
+                        20,
+                        "23/tcp open (telnet)".into(),
+                    );
                 }
             }
             _ => {}
@@ -70,7 +117,12 @@ pub fn classify(observations: &[PortEvidence<'_>]) -> DeviceGuess {
     }
     let mut ranked: Vec<(DeviceClass, u32)> = scores.into_iter().collect();
     // Ties break towards the class listed first in DeviceClass::ALL, so results are deterministic.
-    ranked.sort_by_key(|&(class, score)| (std::cmp::Reverse(score), DeviceClass::ALL.iter().position(|c| *c == class)));
+    ranked.sort_by_key(|&(class, score)| {
+        (
+            std::cmp::Reverse(score),
+            DeviceClass::ALL.iter().position(|c| *c == class),
+        )
+    });
     let Some(&(best, best_score)) = ranked.first() else {
         return DeviceGuess {
             class: DeviceClass::Unknown,
@@ -94,12 +146,24 @@ mod tests {
     use super::*;
 
     fn open(port: u16, banner: Option<&Banner>) -> PortEvidence<'_> {
-        PortEvidence { port, open: true, banner }
+        PortEvidence {
+            port,
+            open: true,
+            banner,
+        }
     }
 
     #[test]
     fn windows_ports() {
-        let guess = classify(&[open(135, None), open(445, None), PortEvidence { port: 22, open: false, banner: None }]);
+        let guess = classify(&[
+            open(135, None),
+            open(445, None),
+            PortEvidence {
+                port: 22,
+                open: false,
+                banner: None,
+            },
+        ]);
         assert_eq!(guess.class, DeviceClass::Windows);
         assert_eq!(guess.confidence, 75);
         assert_eq!(guess.evidence.len(), 2);
@@ -130,16 +194,31 @@ mod tests {
     #[test]
     fn mac_printer_network_unknown() {
         let rfb = Banner(b"RFB 003.889\n".to_vec());
-        assert_eq!(classify(&[open(5900, Some(&rfb))]).class, DeviceClass::MacOs);
-        assert_eq!(classify(&[open(9100, None), open(631, None)]).class, DeviceClass::Printer);
+        assert_eq!(
+            classify(&[open(5900, Some(&rfb))]).class,
+            DeviceClass::MacOs
+        );
+        assert_eq!(
+            classify(&[open(9100, None), open(631, None)]).class,
+            DeviceClass::Printer
+        );
         let telnet = Banner(b"\r\n\r\nUser Access Verification\r\n\r\nUsername: ".to_vec());
-        assert_eq!(classify(&[open(23, Some(&telnet))]).class, DeviceClass::NetworkDevice);
+        assert_eq!(
+            classify(&[open(23, Some(&telnet))]).class,
+            DeviceClass::NetworkDevice
+        );
         let cisco_ssh = Banner(b"SSH-2.0-Cisco-1.25\r\n".to_vec());
-        assert_eq!(classify(&[open(22, Some(&cisco_ssh))]).class, DeviceClass::NetworkDevice);
+        assert_eq!(
+            classify(&[open(22, Some(&cisco_ssh))]).class,
+            DeviceClass::NetworkDevice
+        );
         let none = classify(&[]);
         assert_eq!((none.class, none.confidence), (DeviceClass::Unknown, 0));
         // A VNC server that is not Apple's says nothing about the OS.
         let plain_vnc = Banner(b"RFB 003.008\n".to_vec());
-        assert_eq!(classify(&[open(5900, Some(&plain_vnc))]).class, DeviceClass::Unknown);
+        assert_eq!(
+            classify(&[open(5900, Some(&plain_vnc))]).class,
+            DeviceClass::Unknown
+        );
     }
 }

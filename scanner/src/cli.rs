@@ -13,7 +13,10 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt;
 
 use crate::catalogue::{self, AvProfile};
-use crate::output::{GrepableWriter, JsonLinesWriter, NormalWriter, OutputFilter, ProductRule, RunInfo, ScanWriter, XmlWriter};
+use crate::output::{
+    GrepableWriter, JsonLinesWriter, NormalWriter, OutputFilter, ProductRule, RunInfo, ScanWriter,
+    XmlWriter,
+};
 use crate::{BannerProbe, Error, ScanConfig, ScanEvent, TargetSet, TimingTemplate, parse_ports};
 
 const HELP: &str = "\
@@ -94,23 +97,37 @@ fn usage(message: impl Into<String>) -> Error {
 }
 
 fn parse_number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, Error> {
-    value.trim().parse().map_err(|_| usage(format!("{flag} needs a number, got {value:?}")))
+    value
+        .trim()
+        .parse()
+        .map_err(|_| usage(format!("{flag} needs a number, got {value:?}")))
 }
 
 /// nmap time specs: a number with an optional unit (ms, s, m, h); a bare number means seconds.
 fn parse_time(flag: &str, value: &str) -> Result<Duration, Error> {
     let value = value.trim();
-    let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
+    let split = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
     let (number, unit) = value.split_at(split);
-    let number: f64 = number.parse().map_err(|_| usage(format!("{flag} needs a time such as 100ms or 2s, got {value:?}")))?;
+    let number: f64 = number.parse().map_err(|_| {
+        usage(format!(
+            "{flag} needs a time such as 100ms or 2s, got {value:?}"
+        ))
+    })?;
     let seconds = match unit {
         "" | "s" => number,
         "ms" => number / 1000.0,
         "m" => number * 60.0,
         "h" => number * 3600.0,
-        _ => return Err(usage(format!("{flag}: unknown time unit {unit:?} (use ms, s, m or h)"))),
+        _ => {
+            return Err(usage(format!(
+                "{flag}: unknown time unit {unit:?} (use ms, s, m or h)"
+            )));
+        }
     };
-    Duration::try_from_secs_f64(seconds).map_err(|_| usage(format!("{flag}: {value:?} is not a usable time")))
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| usage(format!("{flag}: {value:?} is not a usable time")))
 }
 
 fn parse_args(args: Vec<String>) -> Result<Options, Error> {
@@ -145,13 +162,17 @@ fn parse_args(args: Vec<String>) -> Result<Options, Error> {
     while let Some(arg) = args.next() {
         // `--flag=value` is the same as `--flag value`.
         let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if arg.starts_with("--") => (flag.to_string(), Some(value.to_string())),
+            Some((flag, value)) if arg.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
             _ => (arg.clone(), None),
         };
         let mut value = |name: &str| -> Result<String, Error> {
             match inline.clone() {
                 Some(value) => Ok(value),
-                None => args.next().ok_or_else(|| usage(format!("{name} needs a value"))),
+                None => args
+                    .next()
+                    .ok_or_else(|| usage(format!("{name} needs a value"))),
             }
         };
         match flag.as_str() {
@@ -172,16 +193,25 @@ fn parse_args(args: Vec<String>) -> Result<Options, Error> {
             "--max-rate" => {
                 let rate: f64 = parse_number(&flag, &value(&flag)?)?;
                 if !(rate > 0.0 && rate.is_finite()) {
-                    return Err(usage("--max-rate must be a positive number of probes per second"));
+                    return Err(usage(
+                        "--max-rate must be a positive number of probes per second",
+                    ));
                 }
                 options.max_rate = Some(rate);
             }
             "--max-retries" => options.max_retries = Some(parse_number(&flag, &value(&flag)?)?),
             "--min-rtt-timeout" => options.min_rtt = Some(parse_time(&flag, &value(&flag)?)?),
             "--max-rtt-timeout" => options.max_rtt = Some(parse_time(&flag, &value(&flag)?)?),
-            "--initial-rtt-timeout" => options.initial_rtt = Some(parse_time(&flag, &value(&flag)?)?),
-            "--max-parallelism" => options.max_parallelism = Some(parse_number::<usize>(&flag, &value(&flag)?)?.max(1)),
-            "--max-host-parallelism" => options.max_host_parallelism = Some(parse_number::<usize>(&flag, &value(&flag)?)?.max(1)),
+            "--initial-rtt-timeout" => {
+                options.initial_rtt = Some(parse_time(&flag, &value(&flag)?)?)
+            }
+            "--max-parallelism" => {
+                options.max_parallelism = Some(parse_number::<usize>(&flag, &value(&flag)?)?.max(1))
+            }
+            "--max-host-parallelism" => {
+                options.max_host_parallelism =
+                    Some(parse_number::<usize>(&flag, &value(&flag)?)?.max(1))
+            }
             "--seed" => options.seed = Some(parse_number(&flag, &value(&flag)?)?),
             "--resume-from" => options.resume_from = parse_number(&flag, &value(&flag)?)?,
             "--profile" => {
@@ -215,16 +245,26 @@ fn parse_args(args: Vec<String>) -> Result<Options, Error> {
                 options.outputs.push((kind, value(&flag)?));
             }
             other => {
-                if let Some(ports) = other.strip_prefix("-p").filter(|rest| !rest.is_empty() && !rest.starts_with('-') || *rest == "-") {
+                if let Some(ports) = other
+                    .strip_prefix("-p")
+                    .filter(|rest| !rest.is_empty() && !rest.starts_with('-') || *rest == "-")
+                {
                     options.ports.extend(parse_ports(ports)?);
-                } else if let Some(template) = other.strip_prefix("-T").filter(|rest| !rest.is_empty()) {
+                } else if let Some(template) =
+                    other.strip_prefix("-T").filter(|rest| !rest.is_empty())
+                {
                     options.template = parse_template(template)?;
-                } else if let Some(ports) = other.strip_prefix("-PS").filter(|rest| !rest.is_empty()) {
+                } else if let Some(ports) =
+                    other.strip_prefix("-PS").filter(|rest| !rest.is_empty())
+                {
                     options.discovery_ports = Some(parse_ports(ports)?);
-                } else if let Some(file) = other.strip_prefix("-iL").filter(|rest| !rest.is_empty()) {
+                } else if let Some(file) = other.strip_prefix("-iL").filter(|rest| !rest.is_empty())
+                {
                     options.target_files.push(PathBuf::from(file));
                 } else if other.starts_with("-s") {
-                    return Err(usage(format!("{other}: only the TCP connect scan (-sT) is supported; it needs no root")));
+                    return Err(usage(format!(
+                        "{other}: only the TCP connect scan (-sT) is supported; it needs no root"
+                    )));
                 } else if other.starts_with('-') && other.len() > 1 {
                     return Err(usage(format!("unknown option {other}")));
                 } else {
@@ -249,7 +289,10 @@ fn parse_template(value: &str) -> Result<TimingTemplate, Error> {
 }
 
 fn read_list(path: &PathBuf) -> Result<String, Error> {
-    let read_error = |source| Error::ReadFile { path: path.clone(), source };
+    let read_error = |source| Error::ReadFile {
+        path: path.clone(),
+        source,
+    };
     let mut text = String::new();
     if path.as_os_str() == "-" {
         io::stdin().read_to_string(&mut text).map_err(read_error)?;
@@ -257,7 +300,11 @@ fn read_list(path: &PathBuf) -> Result<String, Error> {
         text = std::fs::read_to_string(path).map_err(read_error)?;
     }
     // Comment lines are allowed in target files.
-    Ok(text.lines().map(|line| line.split('#').next().unwrap_or("")).collect::<Vec<_>>().join("\n"))
+    Ok(text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 struct Plan {
@@ -278,7 +325,9 @@ fn plan(options: &Options) -> Result<Plan, Error> {
     }
     let targets = TargetSet::parse_with_exclusions(&spec, &exclude)?;
     if targets.is_empty() {
-        return Err(usage("no targets to scan: give addresses or blocks, or -iL FILE"));
+        return Err(usage(
+            "no targets to scan: give addresses or blocks, or -iL FILE",
+        ));
     }
     let mut ports = options.ports.clone();
     let mut banners = Vec::new();
@@ -354,7 +403,10 @@ fn open_output(path: &str) -> Result<Box<dyn Write + Send>, Error> {
     Ok(Box::new(BufWriter::new(file)))
 }
 
-fn make_writers(options: &Options, products: &[ProductRule]) -> Result<Vec<Box<dyn ScanWriter + Send>>, Error> {
+fn make_writers(
+    options: &Options,
+    products: &[ProductRule],
+) -> Result<Vec<Box<dyn ScanWriter + Send>>, Error> {
     let filter = OutputFilter {
         open_only: options.open_only,
         include_down: options.verbose,
@@ -369,10 +421,18 @@ fn make_writers(options: &Options, products: &[ProductRule]) -> Result<Vec<Box<d
         .map(|(kind, path)| {
             let out = open_output(&path)?;
             let writer: Box<dyn ScanWriter + Send> = match kind {
-                OutputKind::Xml => Box::new(XmlWriter::new(out, filter).with_products(products.to_vec())),
-                OutputKind::Grepable => Box::new(GrepableWriter::new(out, filter).with_products(products.to_vec())),
-                OutputKind::JsonLines => Box::new(JsonLinesWriter::new(out, filter).with_products(products.to_vec())),
-                OutputKind::Normal => Box::new(NormalWriter::new(out, filter).with_products(products.to_vec())),
+                OutputKind::Xml => {
+                    Box::new(XmlWriter::new(out, filter).with_products(products.to_vec()))
+                }
+                OutputKind::Grepable => {
+                    Box::new(GrepableWriter::new(out, filter).with_products(products.to_vec()))
+                }
+                OutputKind::JsonLines => {
+                    Box::new(JsonLinesWriter::new(out, filter).with_products(products.to_vec()))
+                }
+                OutputKind::Normal => {
+                    Box::new(NormalWriter::new(out, filter).with_products(products.to_vec()))
+                }
             };
             Ok(writer)
         })
@@ -389,7 +449,11 @@ fn print_profiles() {
         } else {
             crate::output::port_list(profile.ports)
         };
-        let _ = writeln!(out, "{:<20} {:<34} {}\n{:<20} {}", profile.key, ports, profile.product, "", profile.notes);
+        let _ = writeln!(
+            out,
+            "{:<20} {:<34} {}\n{:<20} {}",
+            profile.key, ports, profile.product, "", profile.notes
+        );
     }
 }
 
@@ -434,7 +498,10 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("avsweep scan: cannot start the async runtime: {error}");
@@ -451,7 +518,12 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     }
 }
 
-async fn scan(config: ScanConfig, mut writers: Vec<Box<dyn ScanWriter + Send>>, args: String, show_progress: bool) -> Result<ExitCode, Error> {
+async fn scan(
+    config: ScanConfig,
+    mut writers: Vec<Box<dyn ScanWriter + Send>>,
+    args: String,
+    show_progress: bool,
+) -> Result<ExitCode, Error> {
     let run = RunInfo {
         args,
         ports: config.ports.clone(),
@@ -506,7 +578,9 @@ async fn scan(config: ScanConfig, mut writers: Vec<Box<dyn ScanWriter + Send>>, 
         }
     }
     if cancelled {
-        eprintln!("avsweep scan: interrupted; continue with --seed {seed} --resume-from {resume_position}");
+        eprintln!(
+            "avsweep scan: interrupted; continue with --seed {seed} --resume-from {resume_position}"
+        );
         return Ok(ExitCode::from(130));
     }
     Ok(ExitCode::SUCCESS)
@@ -522,12 +596,29 @@ mod tests {
 
     #[test]
     fn nmap_shaped_flags() {
-        let options = parse(&["-p", "2967,8081", "-Pn", "-T4", "--max-rate=500", "-oG", "-", "--seed", "7", "--resume-from", "42", "127.0.0.0/24"]).expect("valid");
+        let options = parse(&[
+            "-p",
+            "2967,8081",
+            "-Pn",
+            "-T4",
+            "--max-rate=500",
+            "-oG",
+            "-",
+            "--seed",
+            "7",
+            "--resume-from",
+            "42",
+            "127.0.0.0/24",
+        ])
+        .expect("valid");
         assert_eq!(options.ports, vec![2967, 8081]);
         assert!(options.skip_discovery);
         assert_eq!(options.template, TimingTemplate::T4);
         assert_eq!(options.max_rate, Some(500.0));
-        assert_eq!(options.outputs, vec![(OutputKind::Grepable, "-".to_string())]);
+        assert_eq!(
+            options.outputs,
+            vec![(OutputKind::Grepable, "-".to_string())]
+        );
         assert_eq!((options.seed, options.resume_from), (Some(7), 42));
         assert_eq!(options.targets, vec!["127.0.0.0/24"]);
         let glued = parse(&["-p8192-8194", "-P0", "-T5", "-PS22,80", "10.0.0.1"]).expect("valid");
@@ -557,23 +648,61 @@ mod tests {
 
     #[test]
     fn profiles_add_ports_banners_and_products() {
-        let options = parse(&["--profile", "mcafee-agent", "--profile", "officescan=4343", "-p", "2967", "127.0.0.1"]).expect("valid");
+        let options = parse(&[
+            "--profile",
+            "mcafee-agent",
+            "--profile",
+            "officescan=4343",
+            "-p",
+            "2967",
+            "127.0.0.1",
+        ])
+        .expect("valid");
         let plan = plan(&options).expect("plan");
         assert_eq!(plan.config.ports, vec![2967, 4343, 8081]);
         assert_eq!(plan.config.banners.len(), 2);
-        assert!(plan.config.banners.iter().all(|probe| probe.send.as_deref() == Some(&b"GET / HTTP/1.0\r\n\r\n"[..])));
+        assert!(
+            plan.config
+                .banners
+                .iter()
+                .all(|probe| probe.send.as_deref() == Some(&b"GET / HTTP/1.0\r\n\r\n"[..]))
+        );
         assert_eq!(plan.products.len(), 2);
     }
 
     #[test]
     fn plan_applies_timing_overrides_and_exclusions() {
-        let options = parse(&["-p", "22", "-T4", "--max-retries", "2", "--min-rtt-timeout", "50ms", "--exclude", "127.0.0.0", "127.0.0.0/30"]).expect("valid");
+        let options = parse(&[
+            "-p",
+            "22",
+            "-T4",
+            "--max-retries",
+            "2",
+            "--min-rtt-timeout",
+            "50ms",
+            "--exclude",
+            "127.0.0.0",
+            "127.0.0.0/30",
+        ])
+        .expect("valid");
         let planned = plan(&options).expect("plan");
         assert_eq!(planned.config.timing.max_retries, 2);
-        assert_eq!(planned.config.timing.min_rtt_timeout, Duration::from_millis(50));
-        assert_eq!(planned.config.timing.max_rtt_timeout, Duration::from_millis(1250));
+        assert_eq!(
+            planned.config.timing.min_rtt_timeout,
+            Duration::from_millis(50)
+        );
+        assert_eq!(
+            planned.config.timing.max_rtt_timeout,
+            Duration::from_millis(1250)
+        );
         assert_eq!(planned.config.targets.len(), 3);
-        assert!(plan(&parse(&["127.0.0.1"]).expect("valid")).is_err(), "no ports");
-        assert!(plan(&parse(&["-p", "22"]).expect("valid")).is_err(), "no targets");
+        assert!(
+            plan(&parse(&["127.0.0.1"]).expect("valid")).is_err(),
+            "no ports"
+        );
+        assert!(
+            plan(&parse(&["-p", "22"]).expect("valid")).is_err(),
+            "no targets"
+        );
     }
 }

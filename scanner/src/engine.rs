@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 use crate::classify::{PortEvidence, classify};
 use crate::probe::{self, Attempt};
 use crate::{
-    CLASSIFIER_PORTS, DEFAULT_DISCOVERY_PORTS, DeviceGuess, HostReason, HostResult, HostState, Permutation,
-    PortResult, Progress, Reason, RttEstimator, ScanEvent, ScanSummary, TargetSet, Timing, TimingTemplate,
+    CLASSIFIER_PORTS, DEFAULT_DISCOVERY_PORTS, DeviceGuess, HostReason, HostResult, HostState,
+    Permutation, PortResult, Progress, Reason, RttEstimator, ScanEvent, ScanSummary, TargetSet,
+    Timing, TimingTemplate,
 };
 
 /// Banner grabbing for one port: what to send after connecting, how much to read and for how long.
@@ -182,17 +183,27 @@ impl Engine {
     fn new(config: ScanConfig, cancel: CancellationToken) -> Engine {
         let max_in_flight = config.max_in_flight.unwrap_or_else(|| {
             let descriptors = probe::raise_open_file_limit();
-            usize::try_from(descriptors.saturating_sub(DESCRIPTOR_RESERVE).max(64)).unwrap_or(usize::MAX).min(1 << 16)
+            usize::try_from(descriptors.saturating_sub(DESCRIPTOR_RESERVE).max(64))
+                .unwrap_or(usize::MAX)
+                .min(1 << 16)
         });
         let max_in_flight = max_in_flight.max(1);
         let sockets = Arc::new(Semaphore::new(max_in_flight));
         let icmp = config.icmp_discovery && !config.skip_discovery && probe::icmp::available();
-        tracing::debug!(max_in_flight, icmp, targets = config.targets.len(), "scan starting");
+        tracing::debug!(
+            max_in_flight,
+            icmp,
+            targets = config.targets.len(),
+            "scan starting"
+        );
         Engine {
             permutation: Permutation::new(config.targets.len(), config.seed),
             congestion: Congestion::new(sockets.clone(), max_in_flight),
             sockets,
-            rate: config.max_rate.filter(|rate| *rate > 0.0).map(RateLimiter::new),
+            rate: config
+                .max_rate
+                .filter(|rate| *rate > 0.0)
+                .map(RateLimiter::new),
             global_rtt: Mutex::new(RttEstimator::new(&config.timing)),
             max_successful_try: AtomicU32::new(0),
             probes_sent: AtomicU64::new(0),
@@ -203,12 +214,24 @@ impl Engine {
     }
 
     fn allowed_retries(&self) -> u32 {
-        self.config.timing.max_retries.min(self.max_successful_try.load(Ordering::Relaxed) + 1)
+        self.config
+            .timing
+            .max_retries
+            .min(self.max_successful_try.load(Ordering::Relaxed) + 1)
     }
 
     fn timeout_for(&self, host: &HostTiming) -> Duration {
-        let own = host.rtt.lock().map(|rtt| rtt.has_samples().then(|| rtt.timeout())).unwrap_or(None);
-        own.unwrap_or_else(|| self.global_rtt.lock().map(|rtt| rtt.timeout()).unwrap_or(self.config.timing.initial_rtt_timeout))
+        let own = host
+            .rtt
+            .lock()
+            .map(|rtt| rtt.has_samples().then(|| rtt.timeout()))
+            .unwrap_or(None);
+        own.unwrap_or_else(|| {
+            self.global_rtt
+                .lock()
+                .map(|rtt| rtt.timeout())
+                .unwrap_or(self.config.timing.initial_rtt_timeout)
+        })
     }
 
     fn observe_rtt(&self, host: &HostTiming, rtt: Duration) {
@@ -221,7 +244,11 @@ impl Engine {
     }
 
     /// Probes one port with retransmissions; returns the result and, for open ports, the connection.
-    async fn probe_port(&self, host: &HostTiming, target: SocketAddr) -> (PortResult, Option<tokio::net::TcpStream>) {
+    async fn probe_port(
+        &self,
+        host: &HostTiming,
+        target: SocketAddr,
+    ) -> (PortResult, Option<tokio::net::TcpStream>) {
         let mut try_number: u32 = 0;
         let mut local_failures: u32 = 0;
         loop {
@@ -229,19 +256,26 @@ impl Engine {
                 permit = self.sockets.clone().acquire_owned() => permit,
                 () = self.cancel.cancelled() => return (filtered(target.port()), None),
             };
-            let Ok(permit) = permit else { return (filtered(target.port()), None) };
+            let Ok(permit) = permit else {
+                return (filtered(target.port()), None);
+            };
             if let Some(rate) = &self.rate {
                 rate.wait().await;
             }
             let timeout = self.timeout_for(host);
             self.probes_sent.fetch_add(1, Ordering::Relaxed);
             match probe::connect_once(target, timeout, None).await {
-                Attempt::Answered { reason, rtt, stream } => {
+                Attempt::Answered {
+                    reason,
+                    rtt,
+                    stream,
+                } => {
                     self.observe_rtt(host, rtt);
                     host.answered.store(true, Ordering::Relaxed);
                     if try_number > 0 {
                         // An earlier attempt was lost although the target answers: that is congestion.
-                        self.max_successful_try.fetch_max(try_number, Ordering::Relaxed);
+                        self.max_successful_try
+                            .fetch_max(try_number, Ordering::Relaxed);
                         self.congestion.on_loss();
                     } else {
                         self.congestion.on_answer();
@@ -282,11 +316,23 @@ impl Engine {
     }
 
     /// Probes `port` and, when open, reads its banner if a probe is configured for it.
-    async fn probe_with_banner(&self, host: &HostTiming, address: IpAddr, port: u16, banner: Option<&BannerProbe>) -> PortResult {
+    async fn probe_with_banner(
+        &self,
+        host: &HostTiming,
+        address: IpAddr,
+        port: u16,
+        banner: Option<&BannerProbe>,
+    ) -> PortResult {
         let (mut result, stream) = self.probe_port(host, SocketAddr::new(address, port)).await;
         if let Some(mut stream) = stream {
             if let Some(banner_probe) = banner {
-                result.banner = probe::read_banner(&mut stream, banner_probe.send.as_deref(), banner_probe.max_bytes, banner_probe.timeout).await;
+                result.banner = probe::read_banner(
+                    &mut stream,
+                    banner_probe.send.as_deref(),
+                    banner_probe.max_bytes,
+                    banner_probe.timeout,
+                )
+                .await;
             }
             probe::abort(stream);
         }
@@ -294,11 +340,21 @@ impl Engine {
     }
 
     /// TCP (and ICMP) discovery: up as soon as anything answers; probes still running are dropped.
-    async fn discover(&self, host: &HostTiming, address: IpAddr, found: &mut HashMap<u16, PortResult>) -> (HostState, HostReason) {
+    async fn discover(
+        &self,
+        host: &HostTiming,
+        address: IpAddr,
+        found: &mut HashMap<u16, PortResult>,
+    ) -> (HostState, HostReason) {
         let mut pending = FuturesUnordered::new();
         for &port in &self.config.discovery_ports {
             let banner = self.banner_probe_for(port);
-            pending.push(Box::pin(async move { Some(self.probe_with_banner(host, address, port, banner.as_ref()).await) })
+            pending.push(Box::pin(async move {
+                Some(
+                    self.probe_with_banner(host, address, port, banner.as_ref())
+                        .await,
+                )
+            })
                 as Pin<Box<dyn Future<Output = Option<PortResult>> + Send + '_>>);
         }
         if self.icmp {
@@ -373,13 +429,21 @@ impl Engine {
         wanted.sort_unstable();
         wanted.dedup();
         // Discovery may have stopped early; a port it never finished is probed again here.
-        let missing: Vec<u16> = wanted.iter().copied().filter(|port| !found.contains_key(port)).collect();
+        let missing: Vec<u16> = wanted
+            .iter()
+            .copied()
+            .filter(|port| !found.contains_key(port))
+            .collect();
         let engine = &self;
         let host = &host;
         let probed: Vec<PortResult> = futures::stream::iter(missing)
             .map(|port| {
                 let banner = engine.banner_probe_for(port);
-                async move { engine.probe_with_banner(host, address, port, banner.as_ref()).await }
+                async move {
+                    engine
+                        .probe_with_banner(host, address, port, banner.as_ref())
+                        .await
+                }
             })
             .buffer_unordered(self.config.max_in_flight_per_host.max(1))
             .collect()
@@ -399,7 +463,12 @@ impl Engine {
                 .collect();
             result.device = classify(&evidence);
         }
-        let mut ports: Vec<PortResult> = self.config.ports.iter().filter_map(|port| found.remove(port)).collect();
+        let mut ports: Vec<PortResult> = self
+            .config
+            .ports
+            .iter()
+            .filter_map(|port| found.remove(port))
+            .collect();
         ports.sort_by_key(|port_result| port_result.port);
         ports.dedup_by_key(|port_result| port_result.port);
         result.ports = ports;
@@ -450,13 +519,19 @@ impl Congestion {
 
     fn on_answer(&self) {
         // Additive increase: give back one withheld slot per answer.
-        if self.withheld.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| w.checked_sub(1)).is_ok() {
+        if self
+            .withheld
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| w.checked_sub(1))
+            .is_ok()
+        {
             self.sockets.add_permits(1);
         }
     }
 
     fn on_loss(&self) {
-        let Ok(mut last) = self.last_cut.lock() else { return };
+        let Ok(mut last) = self.last_cut.lock() else {
+            return;
+        };
         if last.is_some_and(|at| at.elapsed() < Self::CUT_SPACING) {
             return;
         }
@@ -465,7 +540,12 @@ impl Congestion {
         let target = (window / 2).max(self.floor);
         let removed = self.sockets.forget_permits(window.saturating_sub(target));
         self.withheld.fetch_add(removed, Ordering::Relaxed);
-        tracing::debug!(window, target, removed, "loss detected; halving the in-flight window");
+        tracing::debug!(
+            window,
+            target,
+            removed,
+            "loss detected; halving the in-flight window"
+        );
     }
 
     fn on_local_failure(&self) {
@@ -489,7 +569,9 @@ impl RateLimiter {
 
     async fn wait(&self) {
         let slot = {
-            let Ok(mut next) = self.next_slot.lock() else { return };
+            let Ok(mut next) = self.next_slot.lock() else {
+                return;
+            };
             let now = tokio::time::Instant::now();
             let slot = (*next).max(now);
             *next = slot + self.interval;
@@ -519,7 +601,10 @@ impl CompletionWindow {
     }
 
     fn finish(&mut self, position: u64) {
-        if let Some(slot) = position.checked_sub(self.base).and_then(|offset| self.finished.get_mut(offset as usize)) {
+        if let Some(slot) = position
+            .checked_sub(self.base)
+            .and_then(|offset| self.finished.get_mut(offset as usize))
+        {
             *slot = true;
         }
         while self.finished.front() == Some(&true) {
@@ -550,8 +635,15 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
-        while running.len() < host_parallelism && next_position < total && !engine.cancel.is_cancelled() {
-            let Some(address) = engine.permutation.index_at(next_position).and_then(|index| engine.config.targets.get(u128::from(index))) else {
+        while running.len() < host_parallelism
+            && next_position < total
+            && !engine.cancel.is_cancelled()
+        {
+            let Some(address) = engine
+                .permutation
+                .index_at(next_position)
+                .and_then(|index| engine.config.targets.get(u128::from(index)))
+            else {
                 break;
             };
             window.started(next_position);
@@ -601,7 +693,16 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
         }
     }
     let finished = hosts_up + hosts_down;
-    let _ = events.send(ScanEvent::Progress(progress(&engine, started, first, finished, total, window.resume_position()))).await;
+    let _ = events
+        .send(ScanEvent::Progress(progress(
+            &engine,
+            started,
+            first,
+            finished,
+            total,
+            window.resume_position(),
+        )))
+        .await;
     let summary = ScanSummary {
         hosts_up,
         hosts_down,
@@ -609,11 +710,22 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
         elapsed: started.elapsed(),
         cancelled,
     };
-    tracing::debug!(?summary, probes = engine.probes_sent.load(Ordering::Relaxed), "scan finished");
+    tracing::debug!(
+        ?summary,
+        probes = engine.probes_sent.load(Ordering::Relaxed),
+        "scan finished"
+    );
     let _ = events.send(ScanEvent::Finished(summary)).await;
 }
 
-fn progress(engine: &Engine, started: Instant, skipped: u64, finished: u64, total: u64, resume_position: u64) -> Progress {
+fn progress(
+    engine: &Engine,
+    started: Instant,
+    skipped: u64,
+    finished: u64,
+    total: u64,
+    resume_position: u64,
+) -> Progress {
     let seconds = started.elapsed().as_secs_f64().max(1e-3);
     let hosts_per_sec = finished as f64 / seconds;
     let done = skipped + finished;
@@ -624,7 +736,8 @@ fn progress(engine: &Engine, started: Instant, skipped: u64, finished: u64, tota
         resume_position,
         probes_per_sec: engine.probes_sent.load(Ordering::Relaxed) as f64 / seconds,
         hosts_per_sec,
-        eta: (hosts_per_sec > 0.0).then(|| Duration::from_secs_f64(remaining as f64 / hosts_per_sec)),
+        eta: (hosts_per_sec > 0.0)
+            .then(|| Duration::from_secs_f64(remaining as f64 / hosts_per_sec)),
     }
 }
 

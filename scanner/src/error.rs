@@ -16,13 +16,19 @@ pub enum Error {
         "the target specification expands to more than {limit} separate address ranges; write it as fewer, larger blocks (CIDR) or split the scan"
     )]
     TooFragmented { limit: usize },
-    #[error("bad port specification {token:?}: {problem}; use ports 1-65535 as a list such as 22,80,8000-8100")]
+    #[error(
+        "bad port specification {token:?}: {problem}; use ports 1-65535 as a list such as 22,80,8000-8100"
+    )]
     BadPorts { token: String, problem: String },
-    #[error("invalid banner regular expression {pattern:?}: {reason}; fix the pattern (syntax of the Rust regex crate)")]
+    #[error(
+        "invalid banner regular expression {pattern:?}: {reason}; fix the pattern (syntax of the Rust regex crate)"
+    )]
     BadRegex { pattern: String, reason: String },
     #[error("unknown AV profile {key:?}; known profiles: {known}")]
     UnknownProfile { key: String, known: String },
-    #[error("bad device class {value:?}; use one of windows, linux-unix, macos, printer, network-device, unknown")]
+    #[error(
+        "bad device class {value:?}; use one of windows, linux-unix, macos, printer, network-device, unknown"
+    )]
     BadDeviceClass { value: String },
     #[error("cannot read {path}: {source}; check that the file exists and is readable")]
     ReadFile {
@@ -30,8 +36,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "test lab: {step} failed: {detail}; the lab needs root, iproute2 (ip netns) and nftables"
+    )]
+    Lab { step: String, detail: String },
     #[error("{0}; run with --help for the accepted options")]
     Usage(String),
-    #[error("writing scan output failed: {0}; check free disk space and that the output path is writable")]
+    #[error(
+        "writing scan output failed: {0}; check free disk space and that the output path is writable"
+    )]
     Output(#[from] std::io::Error),
 }

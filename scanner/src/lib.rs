@@ -42,7 +42,8 @@ pub use targets::TargetSet;
 pub use timing::{RttEstimator, Timing, TimingTemplate};
 
 /// Ports whose answers (and banners) tell device classes apart; see [`classify`].
-pub const CLASSIFIER_PORTS: &[u16] = &[135, 139, 445, 3389, 22, 5900, 548, 3283, 9100, 515, 631, 23];
+pub const CLASSIFIER_PORTS: &[u16] =
+    &[135, 139, 445, 3389, 22, 5900, 548, 3283, 9100, 515, 631, 23];
 
 /// Host-discovery ports used unless the configuration says otherwise.
 pub const DEFAULT_DISCOVERY_PORTS: &[u16] = &[80, 443, 445, 135, 22];

@@ -36,7 +36,11 @@ impl OutputFilter {
         if host.state == HostState::Down && !self.include_down {
             return None;
         }
-        let ports: Vec<&PortResult> = host.ports.iter().filter(|p| !self.open_only || p.state == PortState::Open).collect();
+        let ports: Vec<&PortResult> = host
+            .ports
+            .iter()
+            .filter(|p| !self.open_only || p.state == PortState::Open)
+            .collect();
         if self.open_only && ports.is_empty() {
             return None;
         }
@@ -92,9 +96,15 @@ impl ProductRule {
 
 /// The product the rules name for `port`: the first banner-confirmed rule wins over a port-only one.
 pub fn product_for<'a>(rules: &'a [ProductRule], port: &PortResult) -> Option<&'a str> {
-    let confirmed = rules.iter().find(|rule| rule.banner.is_some() && rule.matches(port));
+    let confirmed = rules
+        .iter()
+        .find(|rule| rule.banner.is_some() && rule.matches(port));
     confirmed
-        .or_else(|| rules.iter().find(|rule| rule.banner.is_none() && rule.matches(port)))
+        .or_else(|| {
+            rules
+                .iter()
+                .find(|rule| rule.banner.is_none() && rule.matches(port))
+        })
         .map(|rule| rule.product.as_str())
 }
 
@@ -133,12 +143,16 @@ pub fn service_name(port: u16) -> Option<&'static str> {
 }
 
 fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// ctime(3)-style local time, as nmap prints it: `Tue Jan  2 10:00:00 2024`.
 fn ctime(time: SystemTime) -> String {
-    chrono::DateTime::<chrono::Local>::from(time).format("%a %b %e %H:%M:%S %Y").to_string()
+    chrono::DateTime::<chrono::Local>::from(time)
+        .format("%a %b %e %H:%M:%S %Y")
+        .to_string()
 }
 
 /// Ports as nmap's scaninfo@services lists them: ascending, runs collapsed (`22,80,8192-8194`).
@@ -155,7 +169,11 @@ pub fn port_list(ports: &[u16]) -> String {
             index += 1;
             end = sorted[index];
         }
-        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
         index += 1;
     }
     parts.join(",")
@@ -171,7 +189,9 @@ fn xml_escape(text: &str) -> String {
             '"' => escaped.push_str("&quot;"),
             '\'' => escaped.push_str("&apos;"),
             // XML 1.0 cannot carry most control characters, not even as references.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => escaped.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                escaped.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => escaped.push(c),
         }
     }
@@ -179,7 +199,11 @@ fn xml_escape(text: &str) -> String {
 }
 
 fn address_type(host: &HostResult) -> &'static str {
-    if host.address.is_ipv6() { "ipv6" } else { "ipv4" }
+    if host.address.is_ipv6() {
+        "ipv6"
+    } else {
+        "ipv4"
+    }
 }
 
 /// nmap XML. `nmaprun@scanner` must be `nmap` (the DTD allows nothing else);
@@ -215,7 +239,10 @@ impl<W: Write> ScanWriter for XmlWriter<W> {
         let ports = port_list(&run.ports);
         writeln!(self.out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
         writeln!(self.out, "<!DOCTYPE nmaprun>")?;
-        writeln!(self.out, "<?xml-stylesheet href=\"file:///usr/share/nmap/nmap.xsl\" type=\"text/xsl\"?>")?;
+        writeln!(
+            self.out,
+            "<?xml-stylesheet href=\"file:///usr/share/nmap/nmap.xsl\" type=\"text/xsl\"?>"
+        )?;
         writeln!(
             self.out,
             "<!-- avsweep {} TCP connect scan in nmap {} XML format: {} -->",
@@ -244,7 +271,9 @@ impl<W: Write> ScanWriter for XmlWriter<W> {
     }
 
     fn host(&mut self, host: &HostResult) -> io::Result<()> {
-        let Some(ports) = self.filter.select(host) else { return Ok(()) };
+        let Some(ports) = self.filter.select(host) else {
+            return Ok(());
+        };
         writeln!(self.out, "<host>")?;
         writeln!(
             self.out,
@@ -252,7 +281,12 @@ impl<W: Write> ScanWriter for XmlWriter<W> {
             host.state.as_str(),
             host.reason.as_str()
         )?;
-        writeln!(self.out, "<address addr=\"{}\" addrtype=\"{}\"/>", host.address, address_type(host))?;
+        writeln!(
+            self.out,
+            "<address addr=\"{}\" addrtype=\"{}\"/>",
+            host.address,
+            address_type(host)
+        )?;
         writeln!(self.out, "<hostnames>\n</hostnames>")?;
         if host.state == HostState::Up {
             writeln!(self.out, "<ports>")?;
@@ -271,11 +305,18 @@ impl<W: Write> ScanWriter for XmlWriter<W> {
                         name.unwrap_or("unknown"),
                         xml_escape(product)
                     )?,
-                    (Some(name), None) => write!(self.out, "<service name=\"{name}\" method=\"table\" conf=\"3\"/>")?,
+                    (Some(name), None) => write!(
+                        self.out,
+                        "<service name=\"{name}\" method=\"table\" conf=\"3\"/>"
+                    )?,
                     (None, None) => {}
                 }
                 if let Some(banner) = &port.banner {
-                    write!(self.out, "<script id=\"banner\" output=\"{}\"/>", xml_escape(&banner.lossy_text()))?;
+                    write!(
+                        self.out,
+                        "<script id=\"banner\" output=\"{}\"/>",
+                        xml_escape(&banner.lossy_text())
+                    )?;
                 }
                 writeln!(self.out, "</port>")?;
             }
@@ -323,9 +364,21 @@ impl<W: Write> ScanWriter for XmlWriter<W> {
 
 /// nmap's closing sentence: `256 IP addresses (3 hosts up) scanned in 2.07 seconds`.
 fn done_summary(summary: &ScanSummary, elapsed: &str) -> String {
-    let addresses = if summary.total == 1 { "IP address" } else { "IP addresses" };
-    let hosts = if summary.hosts_up == 1 { "host" } else { "hosts" };
-    let cancelled = if summary.cancelled { " (cancelled)" } else { "" };
+    let addresses = if summary.total == 1 {
+        "IP address"
+    } else {
+        "IP addresses"
+    };
+    let hosts = if summary.hosts_up == 1 {
+        "host"
+    } else {
+        "hosts"
+    };
+    let cancelled = if summary.cancelled {
+        " (cancelled)"
+    } else {
+        ""
+    };
     format!(
         "{} {addresses} ({} {hosts} up) scanned in {elapsed} seconds{cancelled}",
         summary.total, summary.hosts_up
@@ -377,7 +430,9 @@ impl<W: Write> ScanWriter for GrepableWriter<W> {
     }
 
     fn host(&mut self, host: &HostResult) -> io::Result<()> {
-        let Some(ports) = self.filter.select(host) else { return Ok(()) };
+        let Some(ports) = self.filter.select(host) else {
+            return Ok(());
+        };
         let status = match host.state {
             HostState::Up => "Up",
             HostState::Down => "Down",
@@ -396,7 +451,12 @@ impl<W: Write> ScanWriter for GrepableWriter<W> {
                     )
                 })
                 .collect();
-            writeln!(self.out, "Host: {} ()\tPorts: {}", host.address, entries.join(", "))?;
+            writeln!(
+                self.out,
+                "Host: {} ()\tPorts: {}",
+                host.address,
+                entries.join(", ")
+            )?;
         }
         self.out.flush()
     }
@@ -463,14 +523,19 @@ impl<W: Write> ScanWriter for JsonLinesWriter<W> {
     }
 
     fn host(&mut self, host: &HostResult) -> io::Result<()> {
-        let Some(ports) = self.filter.select(host) else { return Ok(()) };
+        let Some(ports) = self.filter.select(host) else {
+            return Ok(());
+        };
         let mut value = serde_json::to_value(host)?;
         if let Some(object) = value.as_object_mut() {
             object.insert("type".into(), "host".into());
             let mut port_values = Vec::with_capacity(ports.len());
             for port in ports {
                 let mut port_value = serde_json::to_value(port)?;
-                if let (Some(object), Some(product)) = (port_value.as_object_mut(), product_for(&self.products, port)) {
+                if let (Some(object), Some(product)) = (
+                    port_value.as_object_mut(),
+                    product_for(&self.products, port),
+                ) {
                     object.insert("product".into(), product.into());
                 }
                 port_values.push(port_value);
@@ -517,16 +582,32 @@ impl<W: Write> NormalWriter<W> {
 
 impl<W: Write> ScanWriter for NormalWriter<W> {
     fn header(&mut self, run: &RunInfo) -> io::Result<()> {
-        writeln!(self.out, "Starting avsweep {} at {} ({})", env!("CARGO_PKG_VERSION"), ctime(run.started), run.args)?;
+        writeln!(
+            self.out,
+            "Starting avsweep {} at {} ({})",
+            env!("CARGO_PKG_VERSION"),
+            ctime(run.started),
+            run.args
+        )?;
         self.out.flush()
     }
 
     fn host(&mut self, host: &HostResult) -> io::Result<()> {
-        let Some(ports) = self.filter.select(host) else { return Ok(()) };
+        let Some(ports) = self.filter.select(host) else {
+            return Ok(());
+        };
         writeln!(self.out, "avsweep scan report for {}", host.address)?;
-        writeln!(self.out, "Host is {} ({}).", host.state.as_str(), host.reason.as_str())?;
+        writeln!(
+            self.out,
+            "Host is {} ({}).",
+            host.state.as_str(),
+            host.reason.as_str()
+        )?;
         if !ports.is_empty() {
-            writeln!(self.out, "PORT       STATE    SERVICE          REASON            PRODUCT / BANNER")?;
+            writeln!(
+                self.out,
+                "PORT       STATE    SERVICE          REASON            PRODUCT / BANNER"
+            )?;
         }
         for port in ports {
             let detail = match (product_for(&self.products, port), &port.banner) {
@@ -545,7 +626,11 @@ impl<W: Write> ScanWriter for NormalWriter<W> {
             )?;
         }
         if !host.device.evidence.is_empty() {
-            writeln!(self.out, "Device class: {} (confidence {}%)", host.device.class, host.device.confidence)?;
+            writeln!(
+                self.out,
+                "Device class: {} (confidence {}%)",
+                host.device.class, host.device.confidence
+            )?;
             for line in &host.device.evidence {
                 writeln!(self.out, "  {line}")?;
             }
@@ -556,7 +641,11 @@ impl<W: Write> ScanWriter for NormalWriter<W> {
 
     fn footer(&mut self, _run: &RunInfo, summary: &ScanSummary) -> io::Result<()> {
         let elapsed = format!("{:.2}", summary.elapsed.as_secs_f64());
-        writeln!(self.out, "avsweep done: {}", done_summary(summary, &elapsed))?;
+        writeln!(
+            self.out,
+            "avsweep done: {}",
+            done_summary(summary, &elapsed)
+        )?;
         self.out.flush()
     }
 }
@@ -580,7 +669,16 @@ mod tests {
                 address: "127.9.1.1".parse().expect("addr"),
                 state: HostState::Up,
                 reason: HostReason::UserSet,
-                ports: vec![port(2967, Reason::NoResponse, None), port(8081, Reason::SynAck, Some(b"HTTP/1.0 200 OK\r\nServer: McAfee-Agent-HttpSvr/1.0\r\n<&\"\x00\xff"))],
+                ports: vec![
+                    port(2967, Reason::NoResponse, None),
+                    port(
+                        8081,
+                        Reason::SynAck,
+                        Some(
+                            b"HTTP/1.0 200 OK\r\nServer: McAfee-Agent-HttpSvr/1.0\r\n<&\"\x00\xff",
+                        ),
+                    ),
+                ],
                 device: DeviceGuess {
                     class: DeviceClass::Windows,
                     confidence: 75,
@@ -600,7 +698,10 @@ mod tests {
                 address: "::1".parse().expect("addr"),
                 state: HostState::Up,
                 reason: HostReason::ConnRefused,
-                ports: vec![port(2967, Reason::ConnRefused, None), port(12345, Reason::AdminProhibited, None)],
+                ports: vec![
+                    port(2967, Reason::ConnRefused, None),
+                    port(12345, Reason::AdminProhibited, None),
+                ],
                 device: DeviceGuess::default(),
             },
         ]
@@ -641,14 +742,28 @@ mod tests {
     fn grepable_matches_nmap_line_format() {
         let text = render(|out| Box::new(GrepableWriter::new(out, OutputFilter::default())));
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("# Nmap 7.93 scan initiated "), "{}", lines[0]);
+        assert!(
+            lines[0].starts_with("# Nmap 7.93 scan initiated "),
+            "{}",
+            lines[0]
+        );
         assert!(lines[0].ends_with(" as: avsweep scan -sT -p 2967,8081 -oG - 127.9.1.0/30"));
         assert_eq!(lines[1], "Host: 127.9.1.1 ()\tStatus: Up");
-        assert_eq!(lines[2], "Host: 127.9.1.1 ()\tPorts: 2967/filtered/tcp//symantec-av///, 8081/open/tcp//blackice-icecap///");
+        assert_eq!(
+            lines[2],
+            "Host: 127.9.1.1 ()\tPorts: 2967/filtered/tcp//symantec-av///, 8081/open/tcp//blackice-icecap///"
+        );
         assert_eq!(lines[3], "Host: ::1 ()\tStatus: Up");
-        assert_eq!(lines[4], "Host: ::1 ()\tPorts: 2967/closed/tcp//symantec-av///, 12345/filtered/tcp/////");
+        assert_eq!(
+            lines[4],
+            "Host: ::1 ()\tPorts: 2967/closed/tcp//symantec-av///, 12345/filtered/tcp/////"
+        );
         assert!(lines[5].starts_with("# Nmap done at "));
-        assert!(lines[5].ends_with(" -- 3 IP addresses (2 hosts up) scanned in 2.07 seconds"), "{}", lines[5]);
+        assert!(
+            lines[5].ends_with(" -- 3 IP addresses (2 hosts up) scanned in 2.07 seconds"),
+            "{}",
+            lines[5]
+        );
         assert_eq!(lines.len(), 6, "down hosts are left out like nmap does");
     }
 
@@ -663,18 +778,33 @@ mod tests {
                 },
             ))
         });
-        let hosts: Vec<&str> = text.lines().filter(|line| line.starts_with("Host:")).collect();
-        assert_eq!(hosts, vec!["Host: 127.9.1.1 ()\tStatus: Up", "Host: 127.9.1.1 ()\tPorts: 8081/open/tcp//blackice-icecap///"]);
+        let hosts: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("Host:"))
+            .collect();
+        assert_eq!(
+            hosts,
+            vec![
+                "Host: 127.9.1.1 ()\tStatus: Up",
+                "Host: 127.9.1.1 ()\tPorts: 8081/open/tcp//blackice-icecap///"
+            ]
+        );
     }
 
     #[test]
     fn xml_is_escaped_and_complete() {
         let text = render(|out| Box::new(XmlWriter::new(out, OutputFilter::default())));
         assert!(text.contains("<nmaprun scanner=\"nmap\" profile_name=\"avsweep\""));
-        assert!(text.contains("<scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"2\" services=\"2967,8081\"/>"));
+        assert!(text.contains(
+            "<scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"2\" services=\"2967,8081\"/>"
+        ));
         assert!(text.contains("Server: McAfee-Agent-HttpSvr/1.0\\r\\n&lt;&amp;&quot;\\x00\\xff"));
         assert!(text.contains("<address addr=\"::1\" addrtype=\"ipv6\"/>"));
-        assert!(text.contains("<state state=\"filtered\" reason=\"admin-prohibited\" reason_ttl=\"0\"/>"));
+        assert!(
+            text.contains(
+                "<state state=\"filtered\" reason=\"admin-prohibited\" reason_ttl=\"0\"/>"
+            )
+        );
         assert!(text.contains("<hosts up=\"2\" down=\"1\" total=\"3\"/>"));
         assert!(text.contains("elapsed=\"2.07\""));
         assert!(!text.contains("127.9.1.2"));
@@ -683,8 +813,19 @@ mod tests {
 
     #[test]
     fn json_lines_are_one_object_each() {
-        let text = render(|out| Box::new(JsonLinesWriter::new(out, OutputFilter { open_only: false, include_down: true })));
-        let values: Vec<serde_json::Value> = text.lines().map(|line| serde_json::from_str(line).expect("valid JSON line")).collect();
+        let text = render(|out| {
+            Box::new(JsonLinesWriter::new(
+                out,
+                OutputFilter {
+                    open_only: false,
+                    include_down: true,
+                },
+            ))
+        });
+        let values: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("valid JSON line"))
+            .collect();
         assert_eq!(values.len(), 5);
         assert_eq!(values[0]["type"], "start");
         assert_eq!(values[1]["type"], "host");
@@ -700,26 +841,40 @@ mod tests {
     #[test]
     fn products_need_the_banner_when_a_regex_is_given() {
         let rules = vec![
-            ProductRule::new(8081, "McAfee Agent", r"(?m)^Server: McAfee-Agent-HttpSvr").expect("regex"),
+            ProductRule::new(8081, "McAfee Agent", r"(?m)^Server: McAfee-Agent-HttpSvr")
+                .expect("regex"),
             ProductRule::port_only(2967, "Symantec AntiVirus"),
         ];
         let mut buffer = Vec::new();
-        let mut writer = GrepableWriter::new(&mut buffer, OutputFilter::default()).with_products(rules.clone());
+        let mut writer =
+            GrepableWriter::new(&mut buffer, OutputFilter::default()).with_products(rules.clone());
         for host in sample_hosts() {
             writer.host(&host).expect("host");
         }
         let text = String::from_utf8(buffer).expect("utf-8");
-        assert!(text.contains("8081/open/tcp//blackice-icecap//McAfee Agent/"), "{text}");
+        assert!(
+            text.contains("8081/open/tcp//blackice-icecap//McAfee Agent/"),
+            "{text}"
+        );
         // 2967 is filtered/closed in the samples: no product claimed.
         assert!(!text.contains("Symantec"));
         let mut other = sample_hosts().remove(0);
-        other.ports[1].banner = Some(crate::Banner(b"HTTP/1.0 200 OK\r\nServer: nginx\r\n".to_vec()));
-        assert_eq!(product_for(&rules, &other.ports[1]), None, "open port without the banner is not the agent");
+        other.ports[1].banner = Some(crate::Banner(
+            b"HTTP/1.0 200 OK\r\nServer: nginx\r\n".to_vec(),
+        ));
+        assert_eq!(
+            product_for(&rules, &other.ports[1]),
+            None,
+            "open port without the banner is not the agent"
+        );
     }
 
     #[test]
     fn port_lists_collapse_runs() {
-        assert_eq!(port_list(&[8194, 2967, 8192, 8193, 8081, 2967]), "2967,8081,8192-8194");
+        assert_eq!(
+            port_list(&[8194, 2967, 8192, 8193, 8081, 2967]),
+            "2967,8081,8192-8194"
+        );
         assert_eq!(port_list(&[]), "");
     }
 }

@@ -51,7 +51,11 @@ impl Permutation {
     }
 
     fn encrypt(&self, value: u64) -> u64 {
-        let mask = if self.half_bits >= 64 { u64::MAX } else { (1u64 << self.half_bits) - 1 };
+        let mask = if self.half_bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.half_bits) - 1
+        };
         let mut left = (value >> self.half_bits) & mask;
         let mut right = value & mask;
         for key in self.round_keys {
@@ -79,15 +83,22 @@ mod tests {
 
     fn collect(size: u64, seed: u64) -> Vec<u64> {
         let permutation = Permutation::new(size, seed);
-        (0..size).map(|p| permutation.index_at(p).expect("in range")).collect()
+        (0..size)
+            .map(|p| permutation.index_at(p).expect("in range"))
+            .collect()
     }
 
     #[test]
     fn full_cycle_for_many_sizes() {
-        for size in [1u64, 2, 3, 4, 5, 7, 16, 17, 100, 255, 256, 257, 1000, 4096, 65_537] {
+        for size in [
+            1u64, 2, 3, 4, 5, 7, 16, 17, 100, 255, 256, 257, 1000, 4096, 65_537,
+        ] {
             let mut seen = vec![false; size as usize];
             for index in collect(size, 42) {
-                assert!(!seen[index as usize], "index {index} repeated for size {size}");
+                assert!(
+                    !seen[index as usize],
+                    "index {index} repeated for size {size}"
+                );
                 seen[index as usize] = true;
             }
             assert!(seen.iter().all(|&s| s), "size {size} missed an index");
@@ -107,7 +118,9 @@ mod tests {
     fn resume_continues_the_same_order() {
         let full = collect(5000, 99);
         let permutation = Permutation::new(5000, 99);
-        let resumed: Vec<u64> = (1234..5000).map(|p| permutation.index_at(p).expect("in range")).collect();
+        let resumed: Vec<u64> = (1234..5000)
+            .map(|p| permutation.index_at(p).expect("in range"))
+            .collect();
         assert_eq!(resumed, full[1234..]);
     }
 

@@ -50,7 +50,10 @@ mod tests {
 
     #[test]
     fn lists_ranges_and_all() {
-        assert_eq!(parse_ports("2967,8081,8192-8194").expect("valid"), vec![2967, 8081, 8192, 8193, 8194]);
+        assert_eq!(
+            parse_ports("2967,8081,8192-8194").expect("valid"),
+            vec![2967, 8081, 8192, 8193, 8194]
+        );
         assert_eq!(parse_ports("T:22, 22,21").expect("valid"), vec![21, 22]);
         assert_eq!(parse_ports("-").expect("valid").len(), 65535);
         assert_eq!(parse_ports("65530-").expect("valid").len(), 6);
@@ -62,6 +65,11 @@ mod tests {
             let err = parse_ports(bad).expect_err(bad);
             assert!(matches!(err, Error::BadPorts { .. }), "{bad}: {err}");
         }
-        assert!(parse_ports("22,99999").expect_err("too big").to_string().contains("99999"));
+        assert!(
+            parse_ports("22,99999")
+                .expect_err("too big")
+                .to_string()
+                .contains("99999")
+        );
     }
 }

@@ -39,7 +39,11 @@ pub(crate) fn reason_for_error(error: &io::Error) -> Option<Reason> {
 }
 
 /// Connects once to `target` within `timeout`. `bind` pins the local endpoint (tests use it to force a self-connect).
-pub(crate) async fn connect_once(target: SocketAddr, timeout: Duration, bind: Option<SocketAddr>) -> Attempt {
+pub(crate) async fn connect_once(
+    target: SocketAddr,
+    timeout: Duration,
+    bind: Option<SocketAddr>,
+) -> Attempt {
     let socket = match target {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
         SocketAddr::V6(_) => TcpSocket::new_v6(),
@@ -96,10 +100,19 @@ pub(crate) fn abort(stream: TcpStream) {
 /// After an open connect: optionally sends `send`, then reads up to `max_bytes`
 /// within `timeout`. Stops early at end of stream, at the cap, or once the
 /// service has gone quiet for a moment after saying something.
-pub(crate) async fn read_banner(stream: &mut TcpStream, send: Option<&[u8]>, max_bytes: usize, timeout: Duration) -> Option<Banner> {
+pub(crate) async fn read_banner(
+    stream: &mut TcpStream,
+    send: Option<&[u8]>,
+    max_bytes: usize,
+    timeout: Duration,
+) -> Option<Banner> {
     let deadline = tokio::time::Instant::now() + timeout;
     if let Some(bytes) = send {
-        if tokio::time::timeout_at(deadline, stream.write_all(bytes)).await.ok()?.is_err() {
+        if tokio::time::timeout_at(deadline, stream.write_all(bytes))
+            .await
+            .ok()?
+            .is_err()
+        {
             return None;
         }
     }
@@ -148,17 +161,27 @@ pub(crate) mod icmp {
     /// Sends one echo request and waits for the reply. IPv6 is not pinged.
     pub(crate) async fn ping(target: IpAddr, timeout: Duration) -> bool {
         let IpAddr::V4(_) = target else { return false };
-        let Ok(socket) = open_socket() else { return false };
+        let Ok(socket) = open_socket() else {
+            return false;
+        };
         // type 8 (echo request), code 0, checksum and id filled in by the kernel, sequence 1, payload.
-        let request = [8u8, 0, 0, 0, 0, 0, 0, 1, b'a', b'v', b's', b'w', b'e', b'e', b'p', 0];
-        if socket.send_to(&request, SocketAddr::new(target, 0)).await.is_err() {
+        let request = [
+            8u8, 0, 0, 0, 0, 0, 0, 1, b'a', b'v', b's', b'w', b'e', b'e', b'p', 0,
+        ];
+        if socket
+            .send_to(&request, SocketAddr::new(target, 0))
+            .await
+            .is_err()
+        {
             return false;
         }
         let mut reply = [0u8; 128];
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             match tokio::time::timeout_at(deadline, socket.recv_from(&mut reply)).await {
-                Ok(Ok((length, from))) if length >= 8 && reply[0] == 0 && from.ip() == target => return true,
+                Ok(Ok((length, from))) if length >= 8 && reply[0] == 0 && from.ip() == target => {
+                    return true;
+                }
                 Ok(Ok(_)) => continue,
                 Ok(Err(_)) | Err(_) => return false,
             }
@@ -186,7 +209,11 @@ pub fn raise_open_file_limit() -> u64 {
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
                 limits.rlim_cur = limits.rlim_max;
             } else {
-                tracing::warn!(soft = limits.rlim_cur, hard = limits.rlim_max, "could not raise the open-file limit; the scan will keep fewer connects in flight");
+                tracing::warn!(
+                    soft = limits.rlim_cur,
+                    hard = limits.rlim_max,
+                    "could not raise the open-file limit; the scan will keep fewer connects in flight"
+                );
             }
         }
     }
@@ -204,15 +231,23 @@ mod tests {
         assert_eq!(of(libc::EHOSTUNREACH), Some(Reason::HostUnreach));
         assert_eq!(of(libc::ENETUNREACH), Some(Reason::NetUnreach));
         assert_eq!(of(libc::EACCES), Some(Reason::AdminProhibited));
-        assert_eq!(of(libc::EADDRNOTAVAIL), None, "ephemeral port exhaustion is local");
+        assert_eq!(
+            of(libc::EADDRNOTAVAIL),
+            None,
+            "ephemeral port exhaustion is local"
+        );
         assert_eq!(of(libc::EMFILE), None);
     }
 
     #[tokio::test]
     async fn open_closed_and_self_connect_on_loopback() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let open = listener.local_addr().expect("addr");
-        let Attempt::Answered { reason, stream, .. } = connect_once(open, Duration::from_secs(2), None).await else {
+        let Attempt::Answered { reason, stream, .. } =
+            connect_once(open, Duration::from_secs(2), None).await
+        else {
             panic!("listener did not answer")
         };
         assert_eq!(reason, Reason::SynAck);
@@ -223,25 +258,39 @@ mod tests {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             probe.local_addr().expect("addr")
         };
-        let Attempt::Answered { reason, .. } = connect_once(closed, Duration::from_secs(2), None).await else {
+        let Attempt::Answered { reason, .. } =
+            connect_once(closed, Duration::from_secs(2), None).await
+        else {
             panic!("closed port did not answer")
         };
         assert_eq!(reason, Reason::ConnRefused);
 
         // Binding the source to the destination makes Linux connect the socket to itself.
-        let Attempt::Answered { reason, stream, .. } = connect_once(closed, Duration::from_secs(2), Some(closed)).await else {
+        let Attempt::Answered { reason, stream, .. } =
+            connect_once(closed, Duration::from_secs(2), Some(closed)).await
+        else {
             panic!("self-connect did not complete")
         };
-        assert_eq!(reason, Reason::ConnRefused, "a self-connect is not an open port");
+        assert_eq!(
+            reason,
+            Reason::ConnRefused,
+            "a self-connect is not an open port"
+        );
         assert!(stream.is_none());
     }
 
     #[test]
     fn open_file_limit_is_raised_to_hard() {
         let soft = raise_open_file_limit();
-        let mut limits = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut limits = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         // SAFETY: plain getrlimit into a local struct.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limits) }, 0);
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limits) },
+            0
+        );
         assert_eq!(soft, limits.rlim_cur as u64);
         assert_eq!(limits.rlim_cur, limits.rlim_max);
     }

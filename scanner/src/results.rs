@@ -215,7 +215,10 @@ pub struct PortResult {
     pub rtt: Option<Duration>,
 }
 
-fn serialize_rtt_micros<S: Serializer>(rtt: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_rtt_micros<S: Serializer>(
+    rtt: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match rtt {
         Some(rtt) => serializer.serialize_u64(u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX)),
         None => serializer.serialize_none(),
@@ -283,7 +286,13 @@ mod tests {
     #[test]
     fn device_class_round_trips_through_text() {
         for class in DeviceClass::ALL {
-            assert_eq!(class.as_str().parse::<DeviceClass>().expect("own spelling parses"), class);
+            assert_eq!(
+                class
+                    .as_str()
+                    .parse::<DeviceClass>()
+                    .expect("own spelling parses"),
+                class
+            );
         }
         assert!("toaster".parse::<DeviceClass>().is_err());
     }
@@ -292,7 +301,12 @@ mod tests {
     fn reasons_map_to_nmap_states() {
         assert_eq!(Reason::SynAck.port_state(), PortState::Open);
         assert_eq!(Reason::ConnRefused.port_state(), PortState::Closed);
-        for reason in [Reason::NoResponse, Reason::HostUnreach, Reason::NetUnreach, Reason::AdminProhibited] {
+        for reason in [
+            Reason::NoResponse,
+            Reason::HostUnreach,
+            Reason::NetUnreach,
+            Reason::AdminProhibited,
+        ] {
             assert_eq!(reason.port_state(), PortState::Filtered);
         }
         assert_eq!(Reason::AdminProhibited.as_str(), "admin-prohibited");

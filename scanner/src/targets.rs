@@ -92,7 +92,9 @@ impl TargetSet {
             start: value,
             end: value,
         };
-        let after = self.intervals.partition_point(|interval| (interval.v6, interval.start) <= (v6, value));
+        let after = self
+            .intervals
+            .partition_point(|interval| (interval.v6, interval.start) <= (v6, value));
         after > 0 && {
             let candidate = self.intervals[after - 1];
             candidate.v6 == probe.v6 && candidate.start <= value && value <= candidate.end
@@ -185,12 +187,16 @@ fn parse_intervals(spec: &str) -> Result<Vec<Interval>, Error> {
                 end: value,
             });
         } else if token.contains(':') {
-            return Err(bad("not a valid IPv6 address (ranges are written as CIDR blocks in IPv6)"));
+            return Err(bad(
+                "not a valid IPv6 address (ranges are written as CIDR blocks in IPv6)",
+            ));
         } else {
             push_octet_ranges(token, &mut intervals).map_err(|problem| bad(&problem))?;
         }
         if intervals.len() > MAX_INTERVALS {
-            return Err(Error::TooFragmented { limit: MAX_INTERVALS });
+            return Err(Error::TooFragmented {
+                limit: MAX_INTERVALS,
+            });
         }
     }
     Ok(intervals)
@@ -204,7 +210,10 @@ fn push_octet_ranges(token: &str, intervals: &mut Vec<Interval>) -> Result<(), S
         if token.chars().any(|c| c.is_ascii_alphabetic() && c != '*') {
             return Err("host names are not resolved; give an address or a block".to_string());
         }
-        return Err(format!("expected 4 dot-separated octets, found {}", parts.len()));
+        return Err(format!(
+            "expected 4 dot-separated octets, found {}",
+            parts.len()
+        ));
     }
     let mut octets = [(0u8, 0u8); 4];
     for (slot, part) in octets.iter_mut().zip(&parts) {
@@ -218,7 +227,10 @@ fn push_octet_ranges(token: &str, intervals: &mut Vec<Interval>) -> Result<(), S
     }
     let run_octet = first_full_suffix.saturating_sub(1);
     let prefix = &octets[..run_octet];
-    let run_count: usize = prefix.iter().map(|(lo, hi)| usize::from(hi - lo) + 1).product();
+    let run_count: usize = prefix
+        .iter()
+        .map(|(lo, hi)| usize::from(hi - lo) + 1)
+        .product();
     if intervals.len() + run_count > MAX_INTERVALS {
         return Err(format!(
             "expands to {run_count} separate ranges (more than {MAX_INTERVALS}); use CIDR blocks instead"
@@ -255,7 +267,8 @@ fn parse_octet_range(part: &str) -> Result<(u8, u8), String> {
         if !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("octet {text:?} is not a number 0-255"));
         }
-        text.parse::<u8>().map_err(|_| format!("octet {text:?} is larger than 255"))
+        text.parse::<u8>()
+            .map_err(|_| format!("octet {text:?} is larger than 255"))
     };
     if part == "*" {
         return Ok((0, 255));
@@ -281,7 +294,9 @@ fn merge(mut intervals: Vec<Interval>) -> Vec<Interval> {
     let mut merged: Vec<Interval> = Vec::with_capacity(intervals.len());
     for interval in intervals {
         match merged.last_mut() {
-            Some(last) if last.v6 == interval.v6 && interval.start <= last.end.saturating_add(1) => {
+            Some(last)
+                if last.v6 == interval.v6 && interval.start <= last.end.saturating_add(1) =>
+            {
                 last.end = last.end.max(interval.end);
             }
             _ => merged.push(interval),
@@ -296,7 +311,9 @@ fn subtract(included: &[Interval], excluded: &[Interval]) -> Vec<Interval> {
     let mut cut_index = 0;
     for &interval in included {
         let mut current = Some(interval);
-        while cut_index < excluded.len() && (excluded[cut_index].v6, excluded[cut_index].end) < (interval.v6, interval.start) {
+        while cut_index < excluded.len()
+            && (excluded[cut_index].v6, excluded[cut_index].end) < (interval.v6, interval.start)
+        {
             cut_index += 1;
         }
         let mut scan = cut_index;
@@ -343,7 +360,8 @@ mod tests {
 
     #[test]
     fn cidr_single_and_octet_ranges() {
-        let set = TargetSet::parse("10.0.0.0/30, 10.0.1.1-3\n192.0.2.9 10.0.2-3.*").expect("valid spec");
+        let set =
+            TargetSet::parse("10.0.0.0/30, 10.0.1.1-3\n192.0.2.9 10.0.2-3.*").expect("valid spec");
         assert_eq!(set.len(), 4 + 3 + 1 + 512);
         assert!(set.contains(v4("10.0.1.2")));
         assert!(!set.contains(v4("10.0.1.4")));
@@ -360,7 +378,15 @@ mod tests {
     fn octet_product_with_gaps() {
         let set = TargetSet::parse("10.1-2.0.1-2").expect("valid spec");
         let all: Vec<IpAddr> = set.iter().collect();
-        assert_eq!(all, vec![v4("10.1.0.1"), v4("10.1.0.2"), v4("10.2.0.1"), v4("10.2.0.2")]);
+        assert_eq!(
+            all,
+            vec![
+                v4("10.1.0.1"),
+                v4("10.1.0.2"),
+                v4("10.2.0.1"),
+                v4("10.2.0.2")
+            ]
+        );
         let open_ended = TargetSet::parse("10.0.0.250-").expect("valid spec");
         assert_eq!(open_ended.len(), 6);
     }
@@ -374,7 +400,9 @@ mod tests {
 
     #[test]
     fn exclusions_split_and_remove() {
-        let set = TargetSet::parse_with_exclusions("10.0.0.0/24", "10.0.0.0,10.0.0.10-19 10.0.0.255").expect("valid");
+        let set =
+            TargetSet::parse_with_exclusions("10.0.0.0/24", "10.0.0.0,10.0.0.10-19 10.0.0.255")
+                .expect("valid");
         assert_eq!(set.len(), 256 - 1 - 10 - 1);
         assert!(!set.contains(v4("10.0.0.15")));
         assert!(set.contains(v4("10.0.0.20")));
@@ -416,12 +444,23 @@ mod tests {
         }
         assert!(err.to_string().contains("10.0.0.300"));
         let name = TargetSet::parse("fileserver.example").expect_err("names are refused");
-        assert!(name.to_string().contains("host names are not resolved"), "{name}");
-        for bad in ["10.0.0.0/33", "10.0.0.9-3", "10.0.0", "10.0.0.a", "fe80::zz", "10..0.1"] {
+        assert!(
+            name.to_string().contains("host names are not resolved"),
+            "{name}"
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0.9-3",
+            "10.0.0",
+            "10.0.0.a",
+            "fe80::zz",
+            "10..0.1",
+        ] {
             let err = TargetSet::parse(bad).expect_err(bad);
             assert!(err.to_string().contains(bad), "{err}");
         }
-        let exclusion = TargetSet::parse_with_exclusions("10.0.0.0/24", "nope").expect_err("bad exclusion");
+        let exclusion =
+            TargetSet::parse_with_exclusions("10.0.0.0/24", "nope").expect_err("bad exclusion");
         assert!(exclusion.to_string().contains("nope"));
     }
 

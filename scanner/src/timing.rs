@@ -68,7 +68,10 @@ impl RttEstimator {
         RttEstimator {
             srtt_us: None,
             rttvar_us: 0,
-            timeout: timing.initial_rtt_timeout.clamp(timing.min_rtt_timeout, timing.max_rtt_timeout.max(timing.min_rtt_timeout)),
+            timeout: timing.initial_rtt_timeout.clamp(
+                timing.min_rtt_timeout,
+                timing.max_rtt_timeout.max(timing.min_rtt_timeout),
+            ),
             min: timing.min_rtt_timeout,
             max: timing.max_rtt_timeout.max(timing.min_rtt_timeout),
         }
@@ -83,7 +86,8 @@ impl RttEstimator {
     }
 
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt_us.map(|us| Duration::from_micros(us.max(0) as u64))
+        self.srtt_us
+            .map(|us| Duration::from_micros(us.max(0) as u64))
     }
 
     pub fn observe(&mut self, rtt: Duration) {
@@ -115,7 +119,10 @@ mod tests {
         assert_eq!(t4.initial_rtt_timeout, Duration::from_millis(500));
         assert_eq!(t4.max_rtt_timeout, Duration::from_millis(1250));
         assert_eq!(t4.max_retries, 6);
-        assert_eq!(TimingTemplate::T5.timing().min_rtt_timeout, Duration::from_millis(50));
+        assert_eq!(
+            TimingTemplate::T5.timing().min_rtt_timeout,
+            Duration::from_millis(50)
+        );
         assert_eq!(Timing::default().max_retries, 10);
     }
 
@@ -142,7 +149,11 @@ mod tests {
     fn timeout_is_clamped_to_template_bounds() {
         let mut fast = RttEstimator::new(&TimingTemplate::T4.timing());
         fast.observe(Duration::from_micros(30));
-        assert_eq!(fast.timeout(), Duration::from_millis(100), "loopback RTTs clamp to the minimum");
+        assert_eq!(
+            fast.timeout(),
+            Duration::from_millis(100),
+            "loopback RTTs clamp to the minimum"
+        );
         let mut slow = RttEstimator::new(&TimingTemplate::T5.timing());
         slow.observe(Duration::from_secs(2));
         assert_eq!(slow.timeout(), Duration::from_millis(300));
