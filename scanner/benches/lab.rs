@@ -2,8 +2,8 @@
 //!   cargo bench -p scanner --bench lab
 //! (c) /8 target expansion dry run: peak RSS (no packets at all).
 //! (a) /20 with ~40 % live hosts, one AV port + discovery, avsweep vs `nmap -sT -Pn -T4`.
-//!     nmap needs over a second per dark address, so it scans a sample block
-//!     (default /26, AVSWEEP_BENCH_NMAP_PREFIX to change) and rates per address are compared.
+//!     nmap scans the whole /20 by default; where it is too slow to wait for, set
+//!     AVSWEEP_BENCH_NMAP_PREFIX=26 (say) to scan a sample block and compare per-address rates.
 //! (b) /16 that is 95 % dark, avsweep with default settings.
 
 use std::collections::HashMap;

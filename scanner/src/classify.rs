@@ -79,15 +79,12 @@ pub fn classify(observations: &[PortEvidence<'_>]) -> DeviceGuess {
                     add(DeviceClass::LinuxUnix, 10, "22/tcp open (SSH)".into());
                 }
             }
-            5900 => {
-                if banner.starts_with(b"RFB 003.889") {
-                    add(
-                        DeviceClass::MacOs,
-                        70,
-                        "5900/tcp answers RFB 003.889 (Apple Remote Desktop)".into(),
-                    );
-                }
-            }
+            // Other VNC servers say nothing about the OS; Apple's answers RFB 003.889.
+            5900 if banner.starts_with(b"RFB 003.889") => add(
+                DeviceClass::MacOs,
+                70,
+                "5900/tcp answers RFB 003.889 (Apple Remote Desktop)".into(),
+            ),
             548 => add(DeviceClass::MacOs, 40, "548/tcp open (AFP)".into()),
             3283 => add(
                 DeviceClass::MacOs,

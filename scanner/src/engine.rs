@@ -262,9 +262,8 @@ impl Engine {
             if let Some(rate) = &self.rate {
                 rate.wait().await;
             }
-            let timeout = self.timeout_for(host);
             self.probes_sent.fetch_add(1, Ordering::Relaxed);
-            match probe::connect_once(target, timeout, None).await {
+            match probe::connect_with_deadline(target, || self.timeout_for(host), None).await {
                 Attempt::Answered {
                     reason,
                     rtt,
@@ -300,7 +299,7 @@ impl Engine {
                 Attempt::LocalFailure(error) => {
                     drop(permit);
                     local_failures += 1;
-                    if local_failures == 1 || local_failures % 100 == 0 {
+                    if local_failures == 1 || local_failures.is_multiple_of(100) {
                         tracing::warn!(%target, %error, local_failures, "local failure while connecting; retrying shortly");
                     }
                     self.congestion.on_local_failure();

@@ -2,7 +2,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -39,9 +39,21 @@ pub(crate) fn reason_for_error(error: &io::Error) -> Option<Reason> {
 }
 
 /// Connects once to `target` within `timeout`. `bind` pins the local endpoint (tests use it to force a self-connect).
+#[cfg(test)]
 pub(crate) async fn connect_once(
     target: SocketAddr,
     timeout: Duration,
+    bind: Option<SocketAddr>,
+) -> Attempt {
+    connect_with_deadline(target, move || timeout, bind).await
+}
+
+/// Like [`connect_once`], but the timeout is re-read while waiting: probes sent
+/// before the first RTT samples arrived (with the template's initial timeout)
+/// give up as soon as the estimate says they are overdue, as nmap's do.
+pub(crate) async fn connect_with_deadline(
+    target: SocketAddr,
+    current_timeout: impl Fn() -> Duration,
     bind: Option<SocketAddr>,
 ) -> Attempt {
     let socket = match target {
@@ -52,14 +64,27 @@ pub(crate) async fn connect_once(
         Ok(socket) => socket,
         Err(error) => return Attempt::LocalFailure(error),
     };
-    if let Some(local) = bind {
-        if let Err(error) = socket.set_reuseaddr(true).and_then(|()| socket.bind(local)) {
-            return Attempt::LocalFailure(error);
-        }
+    if let Some(local) = bind
+        && let Err(error) = socket.set_reuseaddr(true).and_then(|()| socket.bind(local))
+    {
+        return Attempt::LocalFailure(error);
     }
-    let started = Instant::now();
-    match tokio::time::timeout(timeout, socket.connect(target)).await {
-        Err(_elapsed) => Attempt::TimedOut,
+    let started = tokio::time::Instant::now();
+    let connecting = socket.connect(target);
+    tokio::pin!(connecting);
+    let outcome = loop {
+        let deadline = started + current_timeout();
+        tokio::select! {
+            outcome = &mut connecting => break Ok(outcome),
+            () = tokio::time::sleep_until(deadline) => {
+                if tokio::time::Instant::now() >= started + current_timeout() {
+                    break Err(());
+                }
+            }
+        }
+    };
+    match outcome {
+        Err(()) => Attempt::TimedOut,
         Ok(Ok(stream)) => {
             let rtt = started.elapsed();
             // Linux lets a socket connect to itself when the ephemeral source port equals
@@ -107,14 +132,13 @@ pub(crate) async fn read_banner(
     timeout: Duration,
 ) -> Option<Banner> {
     let deadline = tokio::time::Instant::now() + timeout;
-    if let Some(bytes) = send {
-        if tokio::time::timeout_at(deadline, stream.write_all(bytes))
+    if let Some(bytes) = send
+        && tokio::time::timeout_at(deadline, stream.write_all(bytes))
             .await
             .ok()?
             .is_err()
-        {
-            return None;
-        }
+    {
+        return None;
     }
     let quiet_gap = (timeout / 4).min(Duration::from_millis(250));
     let mut collected = Vec::new();
@@ -217,7 +241,7 @@ pub fn raise_open_file_limit() -> u64 {
             }
         }
     }
-    limits.rlim_cur as u64
+    limits.rlim_cur
 }
 
 #[cfg(test)]
@@ -291,7 +315,7 @@ mod tests {
             unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limits) },
             0
         );
-        assert_eq!(soft, limits.rlim_cur as u64);
+        assert_eq!(soft, limits.rlim_cur);
         assert_eq!(limits.rlim_cur, limits.rlim_max);
     }
 }
