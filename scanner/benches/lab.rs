@@ -193,7 +193,7 @@ fn slash_20_against_nmap() {
     let prefix: u8 = std::env::var("AVSWEEP_BENCH_NMAP_PREFIX")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(26)
+        .unwrap_or(20)
         .clamp(20, 32);
     let sample = format!("127.20.0.0/{prefix}");
     let sample_size = 1u32 << (32 - u32::from(prefix));

@@ -72,15 +72,19 @@ pub(crate) async fn connect_with_deadline(
     let started = tokio::time::Instant::now();
     let connecting = socket.connect(target);
     tokio::pin!(connecting);
+    // Wake when the current estimate says the probe is overdue, but at least every
+    // RECHECK so that a shrinking estimate (first samples arriving) takes effect.
+    const RECHECK: Duration = Duration::from_millis(25);
     let outcome = loop {
         let deadline = started + current_timeout();
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            break Err(());
+        }
+        let wake = deadline.min(now + RECHECK);
         tokio::select! {
             outcome = &mut connecting => break Ok(outcome),
-            () = tokio::time::sleep_until(deadline) => {
-                if tokio::time::Instant::now() >= started + current_timeout() {
-                    break Err(());
-                }
-            }
+            () = tokio::time::sleep_until(wake) => {}
         }
     };
     match outcome {
