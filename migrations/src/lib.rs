@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_walking_skeleton;
+mod m20261127_000001_coverage_model;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_walking_skeleton::Migration)]
+        vec![
+            Box::new(m20261126_000001_walking_skeleton::Migration),
+            Box::new(m20261127_000001_coverage_model::Migration),
+        ]
     }
 }

@@ -18,7 +18,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::{ServerError, worker};
+use crate::{ServerError, scheduler, worker};
 
 /// Requests slower than this are answered 408 rather than held open.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,9 +68,18 @@ impl Application {
             db: db.clone(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let workers = (0..config.scan_workers)
-            .map(|n| tokio::spawn(worker::run(db.clone(), n, shutdown_rx.clone())))
+        let mut workers: Vec<_> = (0..config.scan_workers)
+            .map(|n| tokio::spawn(worker::run(
+                db.clone(),
+                n,
+                config.scan_sockets,
+                shutdown_rx.clone(),
+            )))
             .collect();
+        workers.push(tokio::spawn(scheduler::run(
+            db.clone(),
+            shutdown_rx.clone(),
+        )));
         Ok(Application {
             listener,
             router,

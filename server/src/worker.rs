@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use scanner::{HostResult, ScanConfig, ScanEvent, TargetSet};
+use scanner::{BannerProbe, HostResult, ScanConfig, ScanEvent, TargetSet, TimingTemplate};
 use storage::coverage::{ObservedPort, ProfileRule, encode_hex};
 use storage::entities::scan_job;
 use storage::scans::{self, HostRecord, JobStatus};
-use storage::{Db, StorageError, profiles};
+use storage::{Db, JobSignal, StorageError, profiles};
 use tokio::sync::watch;
 
 /// How long an idle worker waits before looking for queued jobs again.
@@ -18,8 +18,9 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// ...or as soon as this many host results are waiting.
 const FLUSH_BATCH: usize = 500;
 
-pub async fn run(db: Db, worker: usize, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(db: Db, worker: usize, sockets: usize, mut shutdown: watch::Receiver<bool>) {
     tracing::debug!(worker, "scan worker started");
+    let mut signals = db.subscribe();
     loop {
         if *shutdown.borrow() {
             return;
@@ -28,7 +29,7 @@ pub async fn run(db: Db, worker: usize, mut shutdown: watch::Receiver<bool>) {
             Ok(Some(job)) => {
                 let job_id = job.id;
                 tracing::info!(worker, scan = job_id, targets = %job.targets, "scan started");
-                match run_job(&db, job, &mut shutdown).await {
+                match run_job(&db, job, sockets, &mut shutdown).await {
                     Ok(JobEnd::Finished(status)) => {
                         tracing::info!(
                             worker,
@@ -56,6 +57,7 @@ pub async fn run(db: Db, worker: usize, mut shutdown: watch::Receiver<bool>) {
             Ok(None) => {
                 tokio::select! {
                     () = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = signals.recv() => {}
                     _ = shutdown.changed() => {}
                 }
             }
@@ -87,10 +89,12 @@ enum JobError {
 async fn run_job(
     db: &Db,
     job: scan_job::Model,
+    sockets: usize,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<JobEnd, JobError> {
-    let rules = profiles::enabled_rules(db).await?;
-    let config = scan_config(&job, &rules)?;
+    let rules = scans::rules_for_job(db, &job).await?;
+    let mut config = scan_config(&job, &rules)?;
+    config.max_in_flight = Some(sockets);
     let mut scan = scanner::start(config);
     let mut pending: Vec<HostRecord> = Vec::new();
     let mut done = u64::try_from(job.done_addresses).unwrap_or(0);
@@ -98,6 +102,7 @@ async fn run_job(
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     let mut cancelled = false;
     let mut interrupted = false;
+    let mut signals = db.subscribe();
     loop {
         tokio::select! {
             event = scan.next() => match event {
@@ -129,6 +134,12 @@ async fn run_job(
                     scan.cancel();
                 }
             }
+            signal = signals.recv(), if !cancelled => {
+                if signal == Ok(JobSignal::CancelRequested(job.id)) {
+                    cancelled = true;
+                    scan.cancel();
+                }
+            }
             _ = shutdown.changed(), if !interrupted => {
                 interrupted = true;
                 scan.cancel();
@@ -150,13 +161,17 @@ async fn run_job(
 }
 
 fn scan_config(job: &scan_job::Model, rules: &[ProfileRule]) -> Result<ScanConfig, JobError> {
-    let targets = TargetSet::parse(&job.targets).map_err(|e| JobError::Targets(e.to_string()))?;
+    let targets = TargetSet::parse_with_exclusions(&job.targets, &job.excludes)
+        .map_err(|e| JobError::Targets(e.to_string()))?;
     let ports = profiles::parse_ports(&job.ports).map_err(JobError::Ports)?;
     let mut config = ScanConfig::new(targets, ports);
     config.skip_discovery = job.skip_discovery;
-    config.timing = scanner::TimingTemplate::parse(&job.timing)
-        .map(scanner::Timing::from)
-        .unwrap_or_default();
+    config.timing = match job.timing.as_str() {
+        "T5" => TimingTemplate::T5,
+        "T4" => TimingTemplate::T4,
+        _ => TimingTemplate::T3,
+    }
+    .timing();
     config.seed = u64::from_ne_bytes(job.seed.to_ne_bytes());
     config.start_position = u64::try_from(job.resume_position).unwrap_or(0);
     config.classify_devices = true;
@@ -164,9 +179,10 @@ fn scan_config(job: &scan_job::Model, rules: &[ProfileRule]) -> Result<ScanConfi
     for rule in rules.iter().filter(|r| r.banner_regex.is_some()) {
         let probe = scanner::catalogue::find(&rule.key).and_then(|p| p.probe);
         for &port in &rule.ports {
-            config
-                .banners
-                .push(scanner::BannerProbe::new(port, probe.map(<[u8]>::to_vec)));
+            config.banners.push(match probe {
+                Some(bytes) => BannerProbe::send(port, bytes),
+                None => BannerProbe::read(port),
+            });
         }
     }
     Ok(config)
@@ -191,5 +207,6 @@ fn host_record(host: &HostResult) -> HostRecord {
                 banner_hex: p.banner.as_ref().map(|b| encode_hex(&b.0)),
             })
             .collect(),
+        dns_name: None,
     }
 }

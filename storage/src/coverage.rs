@@ -68,11 +68,31 @@ pub struct ProfileRule {
     pub key: String,
     pub ports: Vec<u16>,
     pub banner_regex: Option<String>,
+    /// Bytes to send after connecting so the agent answers with its banner.
+    pub probe: Option<Vec<u8>>,
+}
+
+/// A person's correction for one address, reduced to what a verdict needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OverrideRule {
+    /// Replaces the scanner's device class.
+    pub device_class: Option<String>,
+    /// Out of scope whatever the evidence says.
+    pub out_of_scope: bool,
+}
+
+/// Whether a banner matches a profile's regular expression. A pattern that
+/// does not compile matches nothing (profiles are validated when saved).
+pub fn banner_matches(pattern: &str, banner: &[u8]) -> bool {
+    scanner::catalogue::banner_matches(pattern, &scanner::Banner(banner.to_vec())).unwrap_or(false)
 }
 
 /// Device classes that are not Windows endpoints and so need no Windows AV client.
 pub fn is_out_of_scope_device(device_class: &str) -> bool {
-    matches!(device_class, "linux-unix" | "macos" | "printer" | "network-device")
+    matches!(
+        device_class,
+        "linux-unix" | "macos" | "printer" | "network-device"
+    )
 }
 
 /// The verdict for one host, and the profile whose evidence made it protected.
@@ -82,25 +102,44 @@ pub fn verdict(
     ports: &[ObservedPort],
     profiles: &[ProfileRule],
 ) -> (Verdict, Option<String>) {
+    verdict_with_override(host_up, device_class, ports, profiles, None)
+}
+
+/// [`verdict`], after applying a person's override: an out-of-scope override
+/// wins over any evidence, a device-class override replaces the scanner's guess.
+pub fn verdict_with_override(
+    host_up: bool,
+    device_class: &str,
+    ports: &[ObservedPort],
+    profiles: &[ProfileRule],
+    person: Option<&OverrideRule>,
+) -> (Verdict, Option<String>) {
     if !host_up {
         return (Verdict::Down, None);
     }
+    if person.is_some_and(|o| o.out_of_scope) {
+        return (Verdict::OutOfScope, None);
+    }
+    let device_class = person
+        .and_then(|o| o.device_class.as_deref())
+        .unwrap_or(device_class);
     if is_out_of_scope_device(device_class) {
         return (Verdict::OutOfScope, None);
     }
     let state_of = |port: u16| ports.iter().find(|p| p.port == port);
     for profile in profiles {
         for &port in &profile.ports {
-            let Some(observed) = state_of(port) else { continue };
+            let Some(observed) = state_of(port) else {
+                continue;
+            };
             if observed.state != "open" {
                 continue;
             }
             let banner_ok = match &profile.banner_regex {
                 None => true,
-                Some(regex) => observed.banner_bytes().is_some_and(|bytes| {
-                    scanner::catalogue::banner_matches(regex, &scanner::Banner(bytes))
-                        .unwrap_or(false)
-                }),
+                Some(regex) => observed
+                    .banner_bytes()
+                    .is_some_and(|bytes| banner_matches(regex, &bytes)),
             };
             if banner_ok {
                 return (Verdict::Protected, Some(profile.key.clone()));
@@ -156,7 +195,7 @@ pub fn encode_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
@@ -190,11 +229,13 @@ mod tests {
                 key: "symantec-sav".into(),
                 ports: vec![2967],
                 banner_regex: None,
+                probe: None,
             },
             ProfileRule {
                 key: "mcafee-agent".into(),
                 ports: vec![8081],
                 banner_regex: Some("Server: McAfee-Agent-HttpSvr".into()),
+                probe: None,
             },
         ]
     }
@@ -204,7 +245,14 @@ mod tests {
         let mcafee = "HTTP/1.1 200 OK\r\nServer: McAfee-Agent-HttpSvr\r\n\r\n";
         let other_http = "HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n";
         // (case, host up, device class, observed ports, expected verdict, matched profile)
-        type Case = (&'static str, bool, &'static str, Vec<ObservedPort>, Verdict, Option<&'static str>);
+        type Case = (
+            &'static str,
+            bool,
+            &'static str,
+            Vec<ObservedPort>,
+            Verdict,
+            Option<&'static str>,
+        );
         #[rustfmt::skip]
         let table: Vec<Case> = vec![
             ("no answer at all", false, "unknown", vec![], Verdict::Down, None),
@@ -225,6 +273,37 @@ mod tests {
             let (got, got_profile) = verdict(up, device, &ports, &profiles());
             assert_eq!(got, expected, "{case}");
             assert_eq!(got_profile.as_deref(), matched, "{case}");
+        }
+    }
+
+    #[test]
+    fn overrides_table() {
+        let closed = vec![port(2967, "closed", None), port(8081, "closed", None)];
+        let open = vec![port(2967, "open", None), port(8081, "closed", None)];
+        let out = OverrideRule {
+            device_class: None,
+            out_of_scope: true,
+        };
+        let windows = OverrideRule {
+            device_class: Some("windows".into()),
+            out_of_scope: false,
+        };
+        let printer = OverrideRule {
+            device_class: Some("printer".into()),
+            out_of_scope: false,
+        };
+        #[rustfmt::skip]
+        let table: Vec<(&str, bool, &str, &Vec<ObservedPort>, &OverrideRule, Verdict)> = vec![
+            ("out of scope by a person, though unprotected", true, "windows", &closed, &out, Verdict::OutOfScope),
+            ("out of scope by a person, though protected", true, "windows", &open, &out, Verdict::OutOfScope),
+            ("a person's override does not wake a down host", false, "windows", &closed, &out, Verdict::Down),
+            ("Windows running OpenSSH, corrected to windows", true, "linux-unix", &closed, &windows, Verdict::Unprotected),
+            ("corrected to windows and protected", true, "linux-unix", &open, &windows, Verdict::Protected),
+            ("a kiosk the scanner took for Windows is a printer", true, "windows", &closed, &printer, Verdict::OutOfScope),
+        ];
+        for (case, up, device, ports, person, expected) in table {
+            let (got, _) = verdict_with_override(up, device, ports, &profiles(), Some(person));
+            assert_eq!(got, expected, "{case}");
         }
     }
 

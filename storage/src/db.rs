@@ -24,9 +24,21 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// What one part of the server tells the scan workers in the same process.
+/// The database stays the source of truth; a signal only saves a worker its
+/// next poll, so a cancel takes effect at once instead of at the next check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobSignal {
+    Queued(i32),
+    CancelRequested(i32),
+}
+
 /// A migrated, seeded database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
-pub struct Db(pub DatabaseConnection);
+pub struct Db {
+    conn: DatabaseConnection,
+    signals: tokio::sync::broadcast::Sender<JobSignal>,
+}
 
 impl Db {
     /// Connects, creates the SQLite file's directory if needed, applies every
@@ -63,13 +75,24 @@ impl Db {
         Migrator::up(&conn, None)
             .await
             .map_err(StorageError::Migrate)?;
-        let db = Db(conn);
+        let (signals, _) = tokio::sync::broadcast::channel(64);
+        let db = Db { conn, signals };
         crate::profiles::seed_builtin(&db).await?;
         Ok(db)
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
-        &self.0
+        &self.conn
+    }
+
+    /// Signals sent by this process after the matching database change.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<JobSignal> {
+        self.signals.subscribe()
+    }
+
+    pub(crate) fn signal(&self, signal: JobSignal) {
+        // No receiver (no worker in this process) is fine: workers also poll.
+        let _ = self.signals.send(signal);
     }
 }
 

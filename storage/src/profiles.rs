@@ -1,10 +1,12 @@
 //! Vendor port profiles: which TCP ports (and banners) show that an AV agent is installed.
 
+use std::collections::HashMap;
+
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::coverage::ProfileRule;
-use crate::entities::vendor_profile;
-use crate::{Db, StorageError};
+use crate::coverage::{ProfileRule, encode_hex};
+use crate::entities::{site_profile_port, vendor_profile};
+use crate::{Db, StorageError, audit};
 
 /// Inserts every built-in catalogue profile that is not stored yet. Profiles a
 /// user changed are left alone: seeding never overwrites.
@@ -24,6 +26,7 @@ pub async fn seed_builtin(db: &Db) -> Result<(), StorageError> {
             product: Set(profile.product.to_owned()),
             ports: Set(format_ports(profile.ports)),
             banner_regex: Set(profile.banner_regex.map(str::to_owned)),
+            probe_hex: Set(profile.probe.map(encode_hex)),
             listens_on_nothing: Set(profile.listens_on_nothing),
             port_configurable: Set(profile.port_configurable),
             builtin: Set(true),
@@ -46,27 +49,122 @@ pub async fn list(db: &Db) -> Result<Vec<vendor_profile::Model>, StorageError> {
         .await?)
 }
 
-/// The enabled profiles a scan checks, as coverage rules.
+/// The enabled profiles a scan checks, as coverage rules (no site's own ports).
 pub async fn enabled_rules(db: &Db) -> Result<Vec<ProfileRule>, StorageError> {
+    rules_for_site(db, None).await
+}
+
+/// The rules a scan of a subnet in `site_id` checks: every enabled profile
+/// with ports, where a site's own ports replace the profile's (OfficeScan).
+/// A port-configurable profile with no port of its own counts only at sites
+/// that set one.
+pub async fn rules_for_site(
+    db: &Db,
+    site_id: Option<i32>,
+) -> Result<Vec<ProfileRule>, StorageError> {
     let profiles = vendor_profile::Entity::find()
-        .filter(vendor_profile::Column::Enabled.eq(true))
         .filter(vendor_profile::Column::ListensOnNothing.eq(false))
         .order_by_asc(vendor_profile::Column::Id)
         .all(db.conn())
         .await?;
-    profiles
-        .into_iter()
-        .map(|p| {
-            let ports = parse_ports(&p.ports).map_err(|e| {
-                StorageError::Corrupt(format!("profile {} has bad ports “{}”: {e}", p.key, p.ports))
-            })?;
-            Ok(ProfileRule {
-                key: p.key,
-                ports,
-                banner_regex: p.banner_regex,
-            })
-        })
-        .collect()
+    let site_ports: HashMap<i32, String> = match site_id {
+        Some(site_id) => site_profile_port::Entity::find()
+            .filter(site_profile_port::Column::SiteId.eq(site_id))
+            .all(db.conn())
+            .await?
+            .into_iter()
+            .map(|row| (row.profile_id, row.ports))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let mut rules = Vec::new();
+    for p in profiles {
+        let text = match site_ports.get(&p.id) {
+            Some(ports) if p.port_configurable => ports.as_str(),
+            _ if !p.enabled => continue,
+            _ => p.ports.as_str(),
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let ports = parse_ports(text).map_err(|e| {
+            StorageError::Corrupt(format!("profile {} has bad ports “{text}”: {e}", p.key))
+        })?;
+        let probe = match p.probe_hex.as_deref() {
+            Some(hex) => Some(crate::coverage::decode_hex(hex).ok_or_else(|| {
+                StorageError::Corrupt(format!("profile {} has a probe that is not hex", p.key))
+            })?),
+            None => None,
+        };
+        rules.push(ProfileRule {
+            key: p.key,
+            ports,
+            banner_regex: p.banner_regex,
+            probe,
+        });
+    }
+    Ok(rules)
+}
+
+/// Sets a site's own ports for a profile whose port is chosen at install
+/// (e.g. OfficeScan's `Client_LocalServer_Port`).
+pub async fn set_site_ports(
+    db: &Db,
+    actor: &str,
+    site_id: i32,
+    profile_key: &str,
+    ports: &str,
+) -> Result<(), StorageError> {
+    let profile = vendor_profile::Entity::find()
+        .filter(vendor_profile::Column::Key.eq(profile_key))
+        .one(db.conn())
+        .await?
+        .ok_or_else(|| {
+            StorageError::invalid("profile", format!("There is no profile “{profile_key}”."))
+        })?;
+    if !profile.port_configurable {
+        return Err(StorageError::invalid(
+            "profile",
+            format!(
+                "{} {} listens on a fixed port; only install-time ports can be set per site.",
+                profile.vendor, profile.product
+            ),
+        ));
+    }
+    crate::sites::get(db, site_id).await?;
+    let parsed = parse_ports(ports)
+        .map_err(|e| StorageError::invalid("ports", format!("{e}; e.g. 4343 or 21112,21113.")))?;
+    let text = format_ports(&parsed);
+    let existing = site_profile_port::Entity::find()
+        .filter(site_profile_port::Column::SiteId.eq(site_id))
+        .filter(site_profile_port::Column::ProfileId.eq(profile.id))
+        .one(db.conn())
+        .await?;
+    match existing {
+        Some(row) => {
+            let mut row: site_profile_port::ActiveModel = row.into();
+            row.ports = Set(text.clone());
+            row.update(db.conn()).await?;
+        }
+        None => {
+            site_profile_port::ActiveModel {
+                site_id: Set(site_id),
+                profile_id: Set(profile.id),
+                ports: Set(text.clone()),
+                ..Default::default()
+            }
+            .insert(db.conn())
+            .await?;
+        }
+    }
+    audit::record(
+        db.conn(),
+        actor,
+        "profile.site-ports",
+        &format!("site:{site_id}"),
+        serde_json::json!({ "profile": profile_key, "ports": text }),
+    )
+    .await
 }
 
 pub fn format_ports(ports: &[u16]) -> String {
@@ -111,7 +209,10 @@ mod tests {
 
     #[test]
     fn parses_lists_and_ranges() {
-        assert_eq!(parse_ports("2967, 8192-8194,2967").unwrap(), [2967, 8192, 8193, 8194]);
+        assert_eq!(
+            parse_ports("2967, 8192-8194,2967").unwrap(),
+            [2967, 8192, 8193, 8194]
+        );
     }
 
     #[test]

@@ -4,15 +4,17 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
+use std::collections::HashMap;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 
-use crate::coverage::{self, Coverage, ObservedPort, ProfileRule, Verdict};
-use crate::entities::{host_result, scan_job};
-use crate::{Db, StorageError, profiles, subnets};
+use crate::coverage::{self, Coverage, ObservedPort, OverrideRule, ProfileRule, Verdict};
+use crate::entities::{host_override, host_result, scan_job, subnet_scan_stat};
+use crate::{Db, StorageError, audit, exclusions, profiles, subnets};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobStatus {
@@ -64,6 +66,10 @@ pub struct ScanOptions {
     pub skip_discovery: bool,
     /// nmap timing template: "T3", "T4" or "T5".
     pub timing: String,
+    /// Who asks for the scan, for the job list and the audit log.
+    pub requested_by: String,
+    /// The schedule that queued the scan, if any.
+    pub schedule_id: Option<i32>,
 }
 
 impl Default for ScanOptions {
@@ -71,6 +77,8 @@ impl Default for ScanOptions {
         Self {
             skip_discovery: false,
             timing: "T4".into(),
+            requested_by: "web".into(),
+            schedule_id: None,
         }
     }
 }
@@ -95,7 +103,7 @@ pub async fn enqueue(
             ),
         ));
     }
-    let rules = profiles::enabled_rules(db).await?;
+    let rules = profiles::rules_for_site(db, subnet.site_id).await?;
     let mut ports: Vec<u16> = rules.iter().flat_map(|r| r.ports.iter().copied()).collect();
     ports.sort_unstable();
     ports.dedup();
@@ -105,9 +113,31 @@ pub async fn enqueue(
             "No vendor profile with a TCP port is enabled; enable one on the Profiles page first.",
         ));
     }
-    let total = subnets::parse_cidr(&subnet.cidr)
-        .map(|net| address_count(&net))
-        .map_err(StorageError::Corrupt)?;
+    let net = subnets::parse_cidr(&subnet.cidr).map_err(StorageError::Corrupt)?;
+    let excludes: Vec<String> = exclusions::networks(db)
+        .await?
+        .into_iter()
+        .filter(|ex| net.contains(&ex.network()) || ex.contains(&net.network()))
+        .map(|ex| ex.to_string())
+        .collect();
+    let excludes = excludes.join(",");
+    let total = scanner::TargetSet::parse_with_exclusions(&subnet.cidr, &excludes)
+        .map(|targets| i64::try_from(targets.len()).unwrap_or(i64::MAX))
+        .map_err(|e| {
+            StorageError::Corrupt(format!(
+                "subnet {} or an exclusion does not parse: {e}",
+                subnet.cidr
+            ))
+        })?;
+    if total == 0 {
+        return Err(StorageError::invalid(
+            "subnet",
+            format!(
+                "Every address of {} is excluded; nothing would be scanned.",
+                subnet.cidr
+            ),
+        ));
+    }
     let job = scan_job::ActiveModel {
         subnet_id: Set(subnet.id),
         status: Set(JobStatus::Queued.as_str().into()),
@@ -128,14 +158,22 @@ pub async fn enqueue(
         created_at: Set(Utc::now()),
         started_at: Set(None),
         finished_at: Set(None),
+        requested_by: Set(options.requested_by.clone()),
+        excludes: Set(excludes),
+        schedule_id: Set(options.schedule_id),
         ..Default::default()
     };
-    Ok(job.insert(db.conn()).await?)
-}
-
-fn address_count(net: &ipnet::IpNet) -> i64 {
-    let host_bits = u32::from(net.max_prefix_len() - net.prefix_len());
-    1i64.checked_shl(host_bits).unwrap_or(i64::MAX)
+    let job = job.insert(db.conn()).await?;
+    audit::record(
+        db.conn(),
+        &options.requested_by,
+        "scan.queue",
+        &format!("scan:{}", job.id),
+        serde_json::json!({ "subnet": subnet.cidr, "ports": job.ports }),
+    )
+    .await?;
+    db.signal(crate::JobSignal::Queued(job.id));
+    Ok(job)
 }
 
 fn fresh_seed() -> i64 {
@@ -199,35 +237,37 @@ pub async fn latest_done_for_subnet(
         .await?)
 }
 
-/// Takes the oldest queued job for this worker. The conditional update makes
-/// the claim atomic: two workers never run the same job.
+/// The coverage rules a job is judged by: the enabled profiles, with its
+/// subnet's site's own ports.
+pub async fn rules_for_job(
+    db: &Db,
+    job: &scan_job::Model,
+) -> Result<Vec<ProfileRule>, StorageError> {
+    let subnet = subnets::get(db, job.subnet_id).await?;
+    profiles::rules_for_site(db, subnet.site_id).await
+}
+
+/// Takes the oldest queued job for this worker, atomically: two workers (or
+/// two servers on one Postgres) never run the same job. Postgres skips rows
+/// another transaction is claiming (`FOR UPDATE SKIP LOCKED`); SQLite has a
+/// single writer, so one conditional `UPDATE … RETURNING` is enough.
 pub async fn claim_next(db: &Db) -> Result<Option<scan_job::Model>, StorageError> {
-    loop {
-        let Some(job) = scan_job::Entity::find()
-            .filter(scan_job::Column::Status.eq(JobStatus::Queued.as_str()))
-            .order_by_asc(scan_job::Column::Id)
-            .one(db.conn())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let claimed = scan_job::Entity::update_many()
-            .col_expr(
-                scan_job::Column::Status,
-                Expr::value(JobStatus::Running.as_str()),
-            )
-            .col_expr(
-                scan_job::Column::StartedAt,
-                Expr::value(job.started_at.unwrap_or_else(Utc::now)),
-            )
-            .filter(scan_job::Column::Id.eq(job.id))
-            .filter(scan_job::Column::Status.eq(JobStatus::Queued.as_str()))
-            .exec(db.conn())
-            .await?;
-        if claimed.rows_affected == 1 {
-            return get(db, job.id).await.map(Some);
+    let backend = db.conn().get_database_backend();
+    let pick = match backend {
+        DatabaseBackend::Postgres => {
+            "SELECT id FROM scan_jobs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
         }
-    }
+        _ => "SELECT id FROM scan_jobs WHERE status = 'queued' ORDER BY id LIMIT 1",
+    };
+    let sql = format!(
+        "UPDATE scan_jobs SET status = 'running', started_at = COALESCE(started_at, $1) \
+         WHERE id = ({pick}) AND status = 'queued' RETURNING *"
+    );
+    let stmt = Statement::from_sql_and_values(backend, sql, [chrono::Utc::now().into()]);
+    Ok(scan_job::Entity::find()
+        .from_raw_sql(stmt)
+        .one(db.conn())
+        .await?)
 }
 
 /// After a crash or restart: jobs left running go back to the queue (they
@@ -264,6 +304,8 @@ pub struct HostRecord {
     pub device_confidence: u8,
     pub device_evidence: Vec<String>,
     pub ports: Vec<ObservedPort>,
+    /// Reverse-DNS name, when the scanner found one.
+    pub dns_name: Option<String>,
 }
 
 /// 32 hex digits that sort like the addresses they stand for.
@@ -277,7 +319,9 @@ pub fn address_sort_key(address: IpAddr) -> String {
 
 /// Stores a batch of host results with their verdicts, then refreshes the
 /// job's counters. Re-storing an address already stored for this scan (a
-/// resumed scan repeating itself) changes nothing.
+/// resumed scan repeating itself) changes nothing. Addresses under an
+/// exclusion are dropped; a person's override shapes the verdict. The batch
+/// goes in as one multi-row `INSERT` per chunk, in one transaction.
 pub async fn record_hosts(
     db: &Db,
     job_id: i32,
@@ -287,35 +331,87 @@ pub async fn record_hosts(
     if hosts.is_empty() {
         return Ok(());
     }
-    let rows = hosts.iter().map(|host| {
-        let (verdict, matched) = coverage::verdict(host.up, &host.device_class, &host.ports, rules);
-        host_result::ActiveModel {
-            scan_id: Set(job_id),
-            address: Set(host.address.to_string()),
-            sort_key: Set(address_sort_key(host.address)),
-            position: Set(i64::try_from(host.position).unwrap_or(i64::MAX)),
-            host_state: Set(if host.up { "up" } else { "down" }.into()),
-            host_reason: Set(host.host_reason.clone()),
-            device_class: Set(host.device_class.clone()),
-            device_confidence: Set(i16::from(host.device_confidence)),
-            device_evidence: Set(serde_json::json!(host.device_evidence)),
-            ports: Set(serde_json::to_value(&host.ports).unwrap_or_default()),
-            verdict: Set(verdict.as_str().into()),
-            matched_profile: Set(matched),
-            ..Default::default()
-        }
-    });
+    let excluded = exclusions::networks(db).await?;
+    let hosts: Vec<&HostRecord> = hosts
+        .iter()
+        .filter(|h| !exclusions::is_excluded(&excluded, h.address))
+        .collect();
+    let overrides = overrides_for(db, hosts.iter().map(|h| h.address.to_string())).await?;
+    let rows: Vec<host_result::ActiveModel> = hosts
+        .iter()
+        .map(|host| {
+            let address = host.address.to_string();
+            let (verdict, matched) = coverage::verdict_with_override(
+                host.up,
+                &host.device_class,
+                &host.ports,
+                rules,
+                overrides.get(&address),
+            );
+            host_result::ActiveModel {
+                scan_id: Set(job_id),
+                address: Set(address),
+                sort_key: Set(address_sort_key(host.address)),
+                position: Set(i64::try_from(host.position).unwrap_or(i64::MAX)),
+                host_state: Set(if host.up { "up" } else { "down" }.into()),
+                host_reason: Set(host.host_reason.clone()),
+                device_class: Set(host.device_class.clone()),
+                device_confidence: Set(i16::from(host.device_confidence)),
+                device_evidence: Set(serde_json::json!(host.device_evidence)),
+                ports: Set(serde_json::to_value(&host.ports).unwrap_or_default()),
+                verdict: Set(verdict.as_str().into()),
+                matched_profile: Set(matched),
+                dns_name: Set(host.dns_name.clone()),
+                ..Default::default()
+            }
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
     let txn = db.conn().begin().await?;
-    host_result::Entity::insert_many(rows)
-        .on_conflict_do_nothing_on([host_result::Column::ScanId, host_result::Column::Address])
-        .exec_without_returning(&txn)
-        .await?;
+    // 14 bound values a row: 1000 rows stay under both backends' parameter limits.
+    for chunk in rows.chunks(1000) {
+        host_result::Entity::insert_many(chunk.to_vec())
+            .on_conflict_do_nothing_on([host_result::Column::ScanId, host_result::Column::Address])
+            .exec_without_returning(&txn)
+            .await?;
+    }
     txn.commit().await?;
     refresh_counters(db, job_id).await
 }
 
+/// The overrides people set for any of these addresses.
+async fn overrides_for(
+    db: &Db,
+    addresses: impl Iterator<Item = String>,
+) -> Result<HashMap<String, OverrideRule>, StorageError> {
+    let addresses: Vec<String> = addresses.collect();
+    let mut found = HashMap::new();
+    for chunk in addresses.chunks(1000) {
+        let rows = host_override::Entity::find()
+            .filter(host_override::Column::Address.is_in(chunk.iter().cloned()))
+            .all(db.conn())
+            .await?;
+        for row in rows {
+            found.insert(
+                row.address,
+                OverrideRule {
+                    device_class: row.device_class,
+                    out_of_scope: row.out_of_scope,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
 /// Verdict counts of one scan, straight from its stored host results.
 pub async fn coverage_of(db: &Db, job_id: i32) -> Result<Coverage, StorageError> {
+    coverage_on(db.conn(), job_id).await
+}
+
+async fn coverage_on(conn: &impl ConnectionTrait, job_id: i32) -> Result<Coverage, StorageError> {
     let counts: Vec<(String, i64)> = host_result::Entity::find()
         .select_only()
         .column(host_result::Column::Verdict)
@@ -323,7 +419,7 @@ pub async fn coverage_of(db: &Db, job_id: i32) -> Result<Coverage, StorageError>
         .filter(host_result::Column::ScanId.eq(job_id))
         .group_by(host_result::Column::Verdict)
         .into_tuple()
-        .all(db.conn())
+        .all(conn)
         .await?;
     let mut coverage = Coverage::default();
     for (verdict, count) in counts {
@@ -411,10 +507,14 @@ pub async fn cancel(db: &Db, job_id: i32) -> Result<JobStatus, StorageError> {
         .filter(scan_job::Column::Status.eq(JobStatus::Running.as_str()))
         .exec(db.conn())
         .await?;
+    db.signal(crate::JobSignal::CancelRequested(job_id));
     status_of(db, job_id).await
 }
 
 /// Marks a job finished: done, cancelled or failed with a message for people.
+/// A scan that is done also writes its subnet's compliance row for trend
+/// charts, updates the hosts it saw (first/last seen, remediation status) and
+/// counts the hosts newly unprotected since the subnet's previous scan.
 pub async fn finish(
     db: &Db,
     job_id: i32,
@@ -422,16 +522,174 @@ pub async fn finish(
     error: Option<String>,
 ) -> Result<(), StorageError> {
     refresh_counters(db, job_id).await?;
-    let mut job: scan_job::ActiveModel = get(db, job_id).await?.into();
+    let current = get(db, job_id).await?;
+    let subnet_id = current.subnet_id;
+    let now = chrono::Utc::now();
+    let txn = db.conn().begin().await?;
+    let mut job: scan_job::ActiveModel = current.into();
     job.status = Set(status.as_str().into());
-    job.error = Set(error);
-    job.finished_at = Set(Some(Utc::now()));
+    job.error = Set(error.clone());
+    job.finished_at = Set(Some(now));
     if status == JobStatus::Done {
         job.done_addresses = job.total_addresses.clone();
         job.resume_position = job.total_addresses.clone();
     }
-    job.update(db.conn()).await?;
+    job.update(&txn).await?;
+    if status == JobStatus::Done {
+        update_hosts(&txn, job_id, subnet_id, now).await?;
+        write_stats(&txn, job_id, subnet_id, now).await?;
+    }
+    audit::record(
+        &txn,
+        "system",
+        "scan.finish",
+        &format!("scan:{job_id}"),
+        serde_json::json!({ "status": status.as_str(), "error": error }),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
+}
+
+/// The subnet's newest done scan before this one.
+pub async fn previous_done_scan(
+    conn: &impl ConnectionTrait,
+    subnet_id: i32,
+    before_scan: i32,
+) -> Result<Option<i32>, StorageError> {
+    Ok(scan_job::Entity::find()
+        .select_only()
+        .column(scan_job::Column::Id)
+        .filter(scan_job::Column::SubnetId.eq(subnet_id))
+        .filter(scan_job::Column::Status.eq(JobStatus::Done.as_str()))
+        .filter(scan_job::Column::Id.lt(before_scan))
+        .order_by_desc(scan_job::Column::Id)
+        .into_tuple::<i32>()
+        .one(conn)
+        .await?)
+}
+
+const NEWLY_UNPROTECTED_WHERE: &str = "cur.scan_id = $1 AND cur.verdict = 'unprotected' \
+     AND NOT EXISTS (SELECT 1 FROM host_results prev WHERE prev.scan_id = $2 \
+     AND prev.address = cur.address AND prev.verdict = 'unprotected')";
+
+/// (Re)writes the compliance row of one finished scan from its host results.
+pub(crate) async fn write_stats(
+    conn: &impl ConnectionTrait,
+    job_id: i32,
+    subnet_id: i32,
+    finished_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StorageError> {
+    let coverage = coverage_on(conn, job_id).await?;
+    let newly = match previous_done_scan(conn, subnet_id, job_id).await? {
+        Some(previous) => {
+            let backend = conn.get_database_backend();
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM host_results cur WHERE {NEWLY_UNPROTECTED_WHERE}"
+            );
+            let row = conn
+                .query_one_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [job_id.into(), previous.into()],
+                ))
+                .await?;
+            row.map(|r| r.try_get::<i64>("", "n"))
+                .transpose()?
+                .unwrap_or(0)
+        }
+        // The first scan of a subnet has nothing to compare with.
+        None => 0,
+    };
+    let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+    subnet_scan_stat::Entity::delete_by_id(job_id)
+        .exec(conn)
+        .await?;
+    subnet_scan_stat::ActiveModel {
+        scan_id: Set(job_id),
+        subnet_id: Set(subnet_id),
+        finished_at: Set(finished_at),
+        protected: Set(count(coverage.protected)),
+        unprotected: Set(count(coverage.unprotected)),
+        unknown: Set(count(coverage.unknown)),
+        out_of_scope: Set(count(coverage.out_of_scope)),
+        down: Set(count(coverage.down)),
+        newly_unprotected: Set(i32::try_from(newly).unwrap_or(i32::MAX)),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Upserts every host the scan saw up: first/last seen, newest verdict, and
+/// the remediation status — an unprotected host is opened (again), an open or
+/// acknowledged one that this scan finds protected or out of scope is fixed,
+/// verified by this scan. A scan older than the host's newest changes nothing.
+async fn update_hosts(
+    conn: &impl ConnectionTrait,
+    job_id: i32,
+    subnet_id: i32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StorageError> {
+    const OPENS: &str = "excluded.last_verdict = 'unprotected' \
+        AND (hosts.remediation_status IS NULL OR hosts.remediation_status = 'fixed')";
+    const FIXES: &str = "excluded.last_verdict IN ('protected', 'out-of-scope') \
+        AND hosts.remediation_status IN ('open', 'acknowledged')";
+    let sql = format!(
+        "INSERT INTO hosts (address, sort_key, subnet_id, dns_name, first_seen_at, last_seen_at, \
+            first_scan_id, last_scan_id, last_verdict, remediation_status, remediation_by, remediation_changed_at) \
+         SELECT address, sort_key, $2, dns_name, $3, $3, $1, $1, verdict, \
+            CASE WHEN verdict = 'unprotected' THEN 'open' END, \
+            CASE WHEN verdict = 'unprotected' THEN 'scan' END, \
+            CASE WHEN verdict = 'unprotected' THEN $3 END \
+         FROM host_results WHERE scan_id = $1 AND verdict <> 'down' \
+         ON CONFLICT (address) DO UPDATE SET \
+            sort_key = excluded.sort_key, subnet_id = excluded.subnet_id, \
+            dns_name = COALESCE(excluded.dns_name, hosts.dns_name), \
+            last_seen_at = excluded.last_seen_at, last_scan_id = excluded.last_scan_id, \
+            last_verdict = excluded.last_verdict, \
+            remediation_status = CASE WHEN {OPENS} THEN 'open' WHEN {FIXES} THEN 'fixed' \
+                ELSE hosts.remediation_status END, \
+            remediation_by = CASE WHEN {OPENS} OR {FIXES} THEN 'scan' ELSE hosts.remediation_by END, \
+            remediation_changed_at = CASE WHEN {OPENS} OR {FIXES} THEN excluded.last_seen_at \
+                ELSE hosts.remediation_changed_at END, \
+            fixed_scan_id = CASE WHEN {FIXES} THEN excluded.last_scan_id \
+                WHEN {OPENS} THEN NULL ELSE hosts.fixed_scan_id END \
+         WHERE hosts.last_scan_id <= excluded.last_scan_id"
+    );
+    let backend = conn.get_database_backend();
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [job_id.into(), subnet_id.into(), now.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Hosts unprotected in this scan that were not unprotected in the subnet's
+/// previous done scan (new machines, or agents that went away), in address
+/// order. Empty for a subnet's first scan.
+pub async fn newly_unprotected(
+    db: &Db,
+    job_id: i32,
+) -> Result<Vec<host_result::Model>, StorageError> {
+    let job = get(db, job_id).await?;
+    let Some(previous) = previous_done_scan(db.conn(), job.subnet_id, job_id).await? else {
+        return Ok(Vec::new());
+    };
+    let backend = db.conn().get_database_backend();
+    let sql = format!(
+        "SELECT cur.* FROM host_results cur WHERE {NEWLY_UNPROTECTED_WHERE} ORDER BY cur.sort_key"
+    );
+    Ok(host_result::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [job_id.into(), previous.into()],
+        ))
+        .all(db.conn())
+        .await?)
 }
 
 /// A page of one scan's hosts with the given verdicts, in address order.
@@ -468,12 +726,5 @@ mod tests {
         let b = address_sort_key("10.0.0.10".parse().unwrap());
         assert!(a < b);
         assert_eq!(a.len(), 32);
-    }
-
-    #[test]
-    fn counts_addresses_of_a_subnet() {
-        assert_eq!(address_count(&"10.0.0.0/24".parse().unwrap()), 256);
-        assert_eq!(address_count(&"10.0.0.0/8".parse().unwrap()), 1 << 24);
-        assert_eq!(address_count(&"fd00::/104".parse().unwrap()), 1 << 24);
     }
 }

@@ -132,6 +132,61 @@ pub async fn create(db: &Db, cidr: &str, name: &str) -> Result<subnet::Model, St
     Ok(model.insert(db.conn()).await?)
 }
 
+/// Sets a subnet's site, tags (comma-separated; stored trimmed, sorted and
+/// de-duplicated) and owner contact.
+pub async fn update_details(
+    db: &Db,
+    actor: &str,
+    id: i32,
+    site_id: Option<i32>,
+    tags: &str,
+    owner_contact: Option<&str>,
+) -> Result<subnet::Model, StorageError> {
+    let current = get(db, id).await?;
+    if let Some(site_id) = site_id {
+        crate::sites::get(db, site_id).await.map_err(|_| {
+            StorageError::invalid(
+                "site",
+                format!("Site {site_id} does not exist; create it first."),
+            )
+        })?;
+    }
+    let mut tags: Vec<String> = tags
+        .split(',')
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if let Some(bad) = tags
+        .iter()
+        .find(|t| t.chars().any(|c| c.is_control()) || t.chars().count() > 40)
+    {
+        return Err(StorageError::invalid(
+            "tags",
+            format!("The tag “{bad}” is too long or has control characters."),
+        ));
+    }
+    tags.sort();
+    tags.dedup();
+    let owner = owner_contact
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned);
+    let mut row: subnet::ActiveModel = current.into();
+    row.site_id = Set(site_id);
+    row.tags = Set(tags.join(","));
+    row.owner_contact = Set(owner.clone());
+    let updated = row.update(db.conn()).await?;
+    crate::audit::record(
+        db.conn(),
+        actor,
+        "subnet.update",
+        &format!("subnet:{id}"),
+        serde_json::json!({ "site": site_id, "tags": updated.tags, "owner_contact": owner }),
+    )
+    .await?;
+    Ok(updated)
+}
+
 pub async fn list(db: &Db) -> Result<Vec<subnet::Model>, StorageError> {
     Ok(subnet::Entity::find()
         .order_by_asc(subnet::Column::Name)

@@ -82,6 +82,7 @@ fn host(address: &str, position: u64, ports: &[(u16, &str)]) -> HostRecord {
                 banner_hex: None,
             })
             .collect(),
+        dns_name: None,
     }
 }
 

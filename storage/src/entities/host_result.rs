@@ -21,6 +21,8 @@ pub struct Model {
     /// One of [`crate::coverage::Verdict`]'s strings.
     pub verdict: String,
     pub matched_profile: Option<String>,
+    /// Reverse-DNS name of the address, when one was found.
+    pub dns_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// Who asked for the scan: a person's name or "schedule:<name>".
+    pub requested_by: String,
+    pub schedule_id: Option<i32>,
+    /// Comma-separated excluded blocks inside the targets, fixed when queued
+    /// so a resumed scan walks the same permutation.
+    pub excludes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

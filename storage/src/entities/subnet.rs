@@ -10,6 +10,11 @@ pub struct Model {
     pub name: String,
     pub enabled: bool,
     pub created_at: DateTimeUtc,
+    pub site_id: Option<i32>,
+    /// Comma-separated labels, e.g. "finance,floor-2".
+    pub tags: String,
+    /// Who to call about this subnet's unprotected hosts.
+    pub owner_contact: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

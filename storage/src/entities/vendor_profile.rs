@@ -17,6 +17,8 @@ pub struct Model {
     pub builtin: bool,
     pub enabled: bool,
     pub notes: String,
+    /// Bytes sent after connecting to make the agent answer, hex-encoded.
+    pub probe_hex: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
