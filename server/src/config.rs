@@ -8,6 +8,7 @@
 //! | data directory | `data_dir`     | `AVSWEEP_DATA_DIR` | `data`                          |
 //! | web assets     | `site_root`    | `LEPTOS_SITE_ROOT` | `target/site`                   |
 //! | scan workers   | `scan_workers` | `AVSWEEP_SCAN_WORKERS` | `1`                         |
+//! | sockets per scan | `scan_sockets` | `AVSWEEP_SCAN_SOCKETS` | `4096` (connects in flight per worker) |
 //!
 //! The file is `AVSWEEP_CONFIG` if set, else `avsweep.toml` in the working
 //! directory if it exists.
@@ -19,6 +20,8 @@ use serde::Deserialize;
 
 use crate::ServerError;
 
+pub const DEFAULT_SCAN_SOCKETS: usize = 4096;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub listen_addr: SocketAddr,
@@ -26,6 +29,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub site_root: String,
     pub scan_workers: usize,
+    /// Connects one scan keeps in flight at most. The server shares its
+    /// open-file limit with the database pool and HTTP clients, so a scan
+    /// does not take every descriptor the way the command-line scanner may.
+    pub scan_sockets: usize,
 }
 
 /// The TOML file's shape: every key optional.
@@ -37,6 +44,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     site_root: Option<String>,
     scan_workers: Option<usize>,
+    scan_sockets: Option<usize>,
 }
 
 impl Config {
@@ -114,12 +122,28 @@ impl Config {
                 reason: "at least one worker is needed to run scans".into(),
             });
         }
+        let scan_sockets = match env("AVSWEEP_SCAN_SOCKETS") {
+            Some(text) => text.parse().map_err(|e| ServerError::BadSetting {
+                name: "AVSWEEP_SCAN_SOCKETS",
+                value: text.clone(),
+                reason: format!("{e}; give a whole number such as 4096"),
+            })?,
+            None => file.scan_sockets.unwrap_or(DEFAULT_SCAN_SOCKETS),
+        };
+        if scan_sockets == 0 {
+            return Err(ServerError::BadSetting {
+                name: "AVSWEEP_SCAN_SOCKETS",
+                value: "0".into(),
+                reason: "a scan needs at least one socket".into(),
+            });
+        }
         Ok(Config {
             listen_addr,
             database_url,
             data_dir,
             site_root,
             scan_workers,
+            scan_sockets,
         })
     }
 }
@@ -144,6 +168,7 @@ mod tests {
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.database_url, "sqlite://data/avsweep.db?mode=rwc");
         assert_eq!(config.scan_workers, 1);
+        assert_eq!(config.scan_sockets, DEFAULT_SCAN_SOCKETS);
     }
 
     #[test]

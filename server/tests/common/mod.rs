@@ -27,6 +27,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         data_dir: data_dir.path().to_owned(),
         site_root: data_dir.path().display().to_string(),
         scan_workers: 1,
+        // Tests run several servers in one process: keep each scan's share of descriptors small.
+        scan_sockets: 1024,
     };
     let app = Application::build(config).await.expect("the server starts");
     let addr = app.addr();
