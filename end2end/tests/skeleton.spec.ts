@@ -13,7 +13,11 @@ const listeners: net.Server[] = [];
 
 test.beforeAll(async () => {
   for (const host of PROTECTED) {
-    const server = net.createServer((socket) => socket.end());
+    const server = net.createServer((socket) => {
+      // Scanners close with a reset; that is expected, not an error.
+      socket.on("error", () => {});
+      socket.end();
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(2967, host, () => resolve());
