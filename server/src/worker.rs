@@ -129,23 +129,27 @@ async fn run_job(
                 scans::record_hosts(db, job.id, &rules, &pending).await?;
                 pending.clear();
                 let status = scans::update_progress(db, job.id, done, resume_position).await?;
-                if status == JobStatus::Cancelling && !cancelled {
+                if status == JobStatus::Cancelling {
                     cancelled = true;
-                    scan.cancel();
+                    break;
                 }
             }
-            signal = signals.recv(), if !cancelled => {
+            signal = signals.recv() => {
                 if signal == Ok(JobSignal::CancelRequested(job.id)) {
                     cancelled = true;
-                    scan.cancel();
+                    break;
                 }
             }
-            _ = shutdown.changed(), if !interrupted => {
+            _ = shutdown.changed() => {
                 interrupted = true;
-                scan.cancel();
+                break;
             }
         }
     }
+    // Stop probing at once; results still queued in the scanner are dropped.
+    // That keeps cancel under a second, and resume exact: every host below
+    // the last reported resume position has already been received.
+    drop(scan);
     scans::record_hosts(db, job.id, &rules, &pending).await?;
     scans::update_progress(db, job.id, done, resume_position).await?;
     if interrupted {
