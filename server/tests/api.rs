@@ -28,15 +28,7 @@ async fn health_check_answers_ok(app: TestApp, _backend: u8) {
 }
 
 async fn pages_render_on_the_server_with_the_hydration_script(app: TestApp, _backend: u8) {
-    let html = app
-        .http
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text("/").await;
     assert!(
         html.contains("No subnets yet"),
         "empty state rendered: {html}"
@@ -45,15 +37,7 @@ async fn pages_render_on_the_server_with_the_hydration_script(app: TestApp, _bac
         html.contains("/pkg/avsweep.js"),
         "hydration script referenced"
     );
-    let html = app
-        .http
-        .get(app.url("/profiles"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text("/profiles").await;
     assert!(
         html.contains("Symantec AntiVirus Corporate Edition"),
         "{html}"

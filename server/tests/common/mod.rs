@@ -51,6 +51,17 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// GETs a page and returns its body, whatever the status.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET answers");
+        response.text().await.expect("a readable body")
+    }
+
     /// Waits until the scan has ended (done, cancelled or failed).
     pub async fn wait_for_scan(&self, scan_id: i32, limit: Duration) -> scan_job::Model {
         let started = Instant::now();
