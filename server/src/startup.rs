@@ -69,12 +69,14 @@ impl Application {
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut workers: Vec<_> = (0..config.scan_workers)
-            .map(|n| tokio::spawn(worker::run(
-                db.clone(),
-                n,
-                config.scan_sockets,
-                shutdown_rx.clone(),
-            )))
+            .map(|n| {
+                tokio::spawn(worker::run(
+                    db.clone(),
+                    n,
+                    config.scan_sockets,
+                    shutdown_rx.clone(),
+                ))
+            })
             .collect();
         workers.push(tokio::spawn(scheduler::run(
             db.clone(),
