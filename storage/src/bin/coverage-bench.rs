@@ -195,10 +195,10 @@ async fn seed(db: &Db) -> Result<(), StorageError> {
              SELECT j.id, regexp_replace(j.targets, '\\.0/24$', '.' || h), \
                 '00000000000000000000ffff' || lpad(to_hex((split_part(j.targets, '.', 2)::bigint << 16) \
                     + (split_part(j.targets, '.', 3)::bigint << 8) + h + (127::bigint << 24)), 8, '0'), \
-                h, 'up', 'conn-refused', CASE WHEN v.k = 19 THEN 'printer' ELSE 'windows' END, 80, '[]', \
+                h, 'up', 'conn-refused', CASE WHEN v.k = 19 THEN 'printer' ELSE 'windows' END, 80, '[]'::json, \
                 CASE WHEN v.k < 15 THEN '[{{\"port\":2967,\"state\":\"open\",\"reason\":\"syn-ack\"}}]' \
                      WHEN v.k = 18 THEN '[{{\"port\":2967,\"state\":\"filtered\",\"reason\":\"no-response\"}}]' \
-                     ELSE '[{{\"port\":2967,\"state\":\"closed\",\"reason\":\"conn-refused\"}}]' END, \
+                     ELSE '[{{\"port\":2967,\"state\":\"closed\",\"reason\":\"conn-refused\"}}]' END::json, \
                 CASE WHEN v.k < 15 THEN 'protected' WHEN v.k < 18 THEN 'unprotected' WHEN v.k = 18 THEN 'unknown' ELSE 'out-of-scope' END, \
                 CASE WHEN v.k < 15 THEN 'symantec-sav' END, \
                 'pc-' || h || '.' || replace(split_part(j.targets, '/', 1), '.', '-') || '.corp.example' \
