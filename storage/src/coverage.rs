@@ -293,13 +293,57 @@ mod tests {
             out_of_scope: false,
         };
         #[rustfmt::skip]
-        let table: Vec<(&str, bool, &str, &Vec<ObservedPort>, &OverrideRule, Verdict)> = vec![
-            ("out of scope by a person, though unprotected", true, "windows", &closed, &out, Verdict::OutOfScope),
-            ("out of scope by a person, though protected", true, "windows", &open, &out, Verdict::OutOfScope),
-            ("a person's override does not wake a down host", false, "windows", &closed, &out, Verdict::Down),
-            ("Windows running OpenSSH, corrected to windows", true, "linux-unix", &closed, &windows, Verdict::Unprotected),
-            ("corrected to windows and protected", true, "linux-unix", &open, &windows, Verdict::Protected),
-            ("a kiosk the scanner took for Windows is a printer", true, "windows", &closed, &printer, Verdict::OutOfScope),
+        // (case, host up, device class, observed ports, override, expected verdict)
+        type Case<'a> = (&'a str, bool, &'a str, &'a Vec<ObservedPort>, &'a OverrideRule, Verdict);
+        let table: Vec<Case> = vec![
+            (
+                "out of scope by a person, though unprotected",
+                true,
+                "windows",
+                &closed,
+                &out,
+                Verdict::OutOfScope,
+            ),
+            (
+                "out of scope by a person, though protected",
+                true,
+                "windows",
+                &open,
+                &out,
+                Verdict::OutOfScope,
+            ),
+            (
+                "a person's override does not wake a down host",
+                false,
+                "windows",
+                &closed,
+                &out,
+                Verdict::Down,
+            ),
+            (
+                "Windows running OpenSSH, corrected to windows",
+                true,
+                "linux-unix",
+                &closed,
+                &windows,
+                Verdict::Unprotected,
+            ),
+            (
+                "corrected to windows and protected",
+                true,
+                "linux-unix",
+                &open,
+                &windows,
+                Verdict::Protected,
+            ),
+            (
+                "a kiosk the scanner took for Windows is a printer",
+                true,
+                "windows",
+                &closed,
+                &printer,
+                Verdict::OutOfScope,
+            ),
         ];
         for (case, up, device, ports, person, expected) in table {
             let (got, _) = verdict_with_override(up, device, ports, &profiles(), Some(person));
