@@ -107,36 +107,18 @@ impl Config {
         let site_root = env("LEPTOS_SITE_ROOT")
             .or(file.site_root)
             .unwrap_or_else(|| "target/site".into());
-        let scan_workers = match env("AVSWEEP_SCAN_WORKERS") {
-            Some(text) => text.parse().map_err(|e| ServerError::BadSetting {
-                name: "AVSWEEP_SCAN_WORKERS",
-                value: text.clone(),
-                reason: format!("{e}; give a whole number such as 1"),
-            })?,
-            None => file.scan_workers.unwrap_or(1),
-        };
-        if scan_workers == 0 {
-            return Err(ServerError::BadSetting {
-                name: "AVSWEEP_SCAN_WORKERS",
-                value: "0".into(),
-                reason: "at least one worker is needed to run scans".into(),
-            });
-        }
-        let scan_sockets = match env("AVSWEEP_SCAN_SOCKETS") {
-            Some(text) => text.parse().map_err(|e| ServerError::BadSetting {
-                name: "AVSWEEP_SCAN_SOCKETS",
-                value: text.clone(),
-                reason: format!("{e}; give a whole number such as 4096"),
-            })?,
-            None => file.scan_sockets.unwrap_or(DEFAULT_SCAN_SOCKETS),
-        };
-        if scan_sockets == 0 {
-            return Err(ServerError::BadSetting {
-                name: "AVSWEEP_SCAN_SOCKETS",
-                value: "0".into(),
-                reason: "a scan needs at least one socket".into(),
-            });
-        }
+        let scan_workers = count_setting(
+            "AVSWEEP_SCAN_WORKERS",
+            env("AVSWEEP_SCAN_WORKERS"),
+            file.scan_workers.unwrap_or(1),
+            "at least one worker is needed to run scans",
+        )?;
+        let scan_sockets = count_setting(
+            "AVSWEEP_SCAN_SOCKETS",
+            env("AVSWEEP_SCAN_SOCKETS"),
+            file.scan_sockets.unwrap_or(DEFAULT_SCAN_SOCKETS),
+            "a scan needs at least one socket",
+        )?;
         Ok(Config {
             listen_addr,
             database_url,
@@ -146,6 +128,31 @@ impl Config {
             scan_sockets,
         })
     }
+}
+
+/// A positive whole number from the environment (winning) or the file/default.
+fn count_setting(
+    name: &'static str,
+    from_env: Option<String>,
+    otherwise: usize,
+    why_not_zero: &str,
+) -> Result<usize, ServerError> {
+    let value = match from_env {
+        Some(text) => text.parse().map_err(|e| ServerError::BadSetting {
+            name,
+            value: text.clone(),
+            reason: format!("{e}; give a whole number such as {otherwise}"),
+        })?,
+        None => otherwise,
+    };
+    if value == 0 {
+        return Err(ServerError::BadSetting {
+            name,
+            value: "0".into(),
+            reason: why_not_zero.into(),
+        });
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -199,6 +206,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("mysql://root:***@x/y"), "{error}");
+    }
+
+    #[test]
+    fn counts_must_be_positive_whole_numbers() {
+        let error = load("", &[("AVSWEEP_SCAN_WORKERS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("at least one worker"), "{error}");
+        let error = load("", &[("AVSWEEP_SCAN_SOCKETS", "many")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("AVSWEEP_SCAN_SOCKETS=many is not valid"),
+            "{error}"
+        );
+        assert_eq!(load("scan_sockets = 64", &[]).unwrap().scan_sockets, 64);
     }
 
     #[test]
