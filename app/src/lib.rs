@@ -2,6 +2,7 @@
 //! Compiled twice: for the server (`ssr`) and for the browser (`hydrate`).
 
 pub mod api;
+pub mod auth;
 mod components;
 mod format;
 mod pages;

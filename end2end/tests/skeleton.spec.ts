@@ -4,9 +4,11 @@ import * as net from "node:net";
 // The lab: a /28 inside 127.0.0.0/8 (all loopback on this machine). Four of
 // its sixteen addresses run a listener on Symantec AntiVirus' port 2967; the
 // rest answer every connect with a refusal, i.e. they are up and have no agent.
-const SUBNET = "127.77.0.0/28";
-const PROTECTED = ["127.77.0.2", "127.77.0.3", "127.77.0.9", "127.77.0.14"];
-const ALL = Array.from({ length: 16 }, (_, i) => `127.77.0.${i}`);
+// AVSWEEP_E2E_LAB moves it (three octets, e.g. "127.77.5") so parallel runs don't collide.
+const LAB = process.env.AVSWEEP_E2E_LAB ?? "127.77.0";
+const SUBNET = `${LAB}.0/28`;
+const PROTECTED = [2, 3, 9, 14].map((n) => `${LAB}.${n}`);
+const ALL = Array.from({ length: 16 }, (_, i) => `${LAB}.${i}`);
 const UNPROTECTED = ALL.filter((a) => !PROTECTED.includes(a));
 
 const listeners: net.Server[] = [];
