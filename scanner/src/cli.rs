@@ -46,13 +46,15 @@ ORDER AND RESUME:
   --seed N               permutation seed (same seed, same order)
   --resume-from N        skip permutation positions below N (printed when a scan is interrupted)
 EVIDENCE:
+  --dns-servers A[,B]    look up each up host's PTR name at these servers (port 53
+                         unless given as ADDR:PORT); without it no name is looked up
   --classify             probe classifier ports and guess each host's device class
 OUTPUT:
   -oX FILE | -oG FILE | -oJ FILE   nmap XML, nmap grepable, JSON lines (- for standard output)
   --open                 only show open ports (and hosts that have one)
   -v                     also list hosts found down
   --no-progress          no progress bar (it is shown only when standard error is a terminal)
-  -sT, -n                accepted for nmap compatibility (connect scan, no DNS: always so)
+  -sT, -n                accepted for nmap compatibility (connect scan; -n: no DNS, the default)
   -h, --help             this help
 ";
 
@@ -75,6 +77,7 @@ struct Options {
     max_host_parallelism: Option<usize>,
     seed: Option<u64>,
     resume_from: u64,
+    dns_servers: Vec<std::net::SocketAddr>,
     classify: bool,
     outputs: Vec<(OutputKind, String)>,
     open_only: bool,
@@ -150,6 +153,7 @@ fn parse_args(args: Vec<String>) -> Result<Options, Error> {
         max_host_parallelism: None,
         seed: None,
         resume_from: 0,
+        dns_servers: Vec::new(),
         classify: false,
         outputs: Vec::new(),
         open_only: false,
@@ -179,7 +183,14 @@ fn parse_args(args: Vec<String>) -> Result<Options, Error> {
             "-h" | "--help" => options.help = true,
             "--list-profiles" => options.list_profiles = true,
             "-Pn" | "-P0" => options.skip_discovery = true,
-            "-sT" | "-n" => {}
+            "-sT" => {}
+            // No reverse DNS is already the default; `-n` also drops servers given earlier.
+            "-n" => options.dns_servers.clear(),
+            "--dns-servers" => {
+                for server in value(&flag)?.split(',').filter(|s| !s.trim().is_empty()) {
+                    options.dns_servers.push(parse_dns_server(server.trim())?);
+                }
+            }
             "-v" => options.verbose = true,
             "--open" => options.open_only = true,
             "--classify" => options.classify = true,
@@ -389,6 +400,7 @@ fn plan(options: &Options) -> Result<Plan, Error> {
         config.seed = seed;
     }
     config.start_position = options.resume_from;
+    config.dns_servers = options.dns_servers.clone();
     Ok(Plan { config, products })
 }
 
@@ -586,12 +598,43 @@ async fn scan(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `192.0.2.53`, `192.0.2.53:5353` or `[2001:db8::53]:53`.
+fn parse_dns_server(text: &str) -> Result<std::net::SocketAddr, Error> {
+    if let Ok(address) = text.parse::<std::net::SocketAddr>() {
+        return Ok(address);
+    }
+    text.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| {
+            usage(format!(
+                "--dns-servers: “{text}” is not an address or ADDRESS:PORT"
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Options, Error> {
         parse_args(args.iter().map(|arg| arg.to_string()).collect())
+    }
+
+    #[test]
+    fn name_servers_are_explicit_and_dash_n_drops_them() {
+        let options =
+            parse(&["--dns-servers", "127.0.0.53,127.0.0.54:5353", "127.0.0.1"]).expect("valid");
+        assert_eq!(
+            options.dns_servers,
+            [
+                "127.0.0.53:53".parse().unwrap(),
+                "127.0.0.54:5353".parse().unwrap()
+            ]
+        );
+        let quiet = parse(&["--dns-servers=127.0.0.53", "-n", "127.0.0.1"]).expect("valid");
+        assert!(quiet.dns_servers.is_empty());
+        assert!(parse(&["--dns-servers", "resolver.lab", "127.0.0.1"]).is_err());
+        assert!(parse(&["127.0.0.1"]).expect("valid").dns_servers.is_empty());
     }
 
     #[test]

@@ -74,12 +74,17 @@ pub struct ScanConfig {
     pub seed: u64,
     /// Resume: positions below this were finished by an earlier run and are skipped.
     pub start_position: u64,
+    /// Name servers asked for the PTR name of every up host, in turn. Empty
+    /// (the default) looks nothing up, like nmap's `-n`: a scan sends packets
+    /// only where it was told to.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl ScanConfig {
     /// Defaults: discovery on (ports 80, 443, 445, 135, 22 and ICMP echo where allowed),
     /// `-T3` timing, no rate limit, in-flight bound from `RLIMIT_NOFILE`, 32 per host,
-    /// no banners, no device classes, a random seed, start at position 0.
+    /// no banners, no device classes, a random seed, start at position 0, no
+    /// reverse DNS.
     pub fn new(targets: TargetSet, ports: Vec<u16>) -> ScanConfig {
         ScanConfig {
             targets,
@@ -95,6 +100,7 @@ impl ScanConfig {
             classify_devices: false,
             seed: random_seed(),
             start_position: 0,
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -417,6 +423,7 @@ impl Engine {
             reason,
             ports: Vec::new(),
             device: DeviceGuess::default(),
+            dns_name: None,
         };
         if state == HostState::Down {
             return result;
@@ -471,6 +478,16 @@ impl Engine {
         ports.sort_by_key(|port_result| port_result.port);
         ports.dedup_by_key(|port_result| port_result.port);
         result.ports = ports;
+        if !self.config.dns_servers.is_empty() {
+            // The lookup's UDP socket is a descriptor like any probe's.
+            let permit = tokio::select! {
+                permit = self.sockets.clone().acquire_owned() => permit.ok(),
+                () = self.cancel.cancelled() => None,
+            };
+            if permit.is_some() {
+                result.dns_name = crate::rdns::lookup(&self.config.dns_servers, address).await;
+            }
+        }
         result
     }
 }
@@ -654,11 +671,18 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
             break;
         }
         tokio::select! {
+            // Cancel first; then the progress tick, which is ready at most once
+            // per interval: below `joined` it would starve while hosts finish
+            // back to back, and the resume position would never be reported.
             biased;
             () = engine.cancel.cancelled() => {
                 cancelled = true;
                 running.abort_all();
                 break;
+            }
+            _ = ticker.tick() => {
+                let progress = progress(&engine, started, first, hosts_up + hosts_down, total, window.resume_position());
+                let _ = events.send(ScanEvent::Progress(progress)).await;
             }
             joined = running.join_next_with_id() => {
                 let Some(joined) = joined else { continue };
@@ -684,10 +708,6 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
                         }
                     }
                 }
-            }
-            _ = ticker.tick() => {
-                let progress = progress(&engine, started, first, hosts_up + hosts_down, total, window.resume_position());
-                let _ = events.send(ScanEvent::Progress(progress)).await;
             }
         }
     }

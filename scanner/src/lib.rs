@@ -18,6 +18,7 @@ pub mod output;
 mod permutation;
 mod ports;
 mod probe;
+pub mod rdns;
 mod results;
 mod targets;
 mod timing;

@@ -287,7 +287,14 @@ impl<W: Write> ScanWriter for XmlWriter<W> {
             host.address,
             address_type(host)
         )?;
-        writeln!(self.out, "<hostnames>\n</hostnames>")?;
+        match &host.dns_name {
+            Some(name) => writeln!(
+                self.out,
+                "<hostnames>\n<hostname name=\"{}\" type=\"PTR\"/>\n</hostnames>",
+                xml_escape(name)
+            )?,
+            None => writeln!(self.out, "<hostnames>\n</hostnames>")?,
+        }
         if host.state == HostState::Up {
             writeln!(self.out, "<ports>")?;
             for port in ports {
@@ -437,7 +444,12 @@ impl<W: Write> ScanWriter for GrepableWriter<W> {
             HostState::Up => "Up",
             HostState::Down => "Down",
         };
-        writeln!(self.out, "Host: {} ()\tStatus: {}", host.address, status)?;
+        let name = grepable_field(host.dns_name.as_deref().unwrap_or(""));
+        writeln!(
+            self.out,
+            "Host: {} ({name})\tStatus: {}",
+            host.address, status
+        )?;
         if host.state == HostState::Up && !ports.is_empty() {
             let entries: Vec<String> = ports
                 .iter()
@@ -453,7 +465,7 @@ impl<W: Write> ScanWriter for GrepableWriter<W> {
                 .collect();
             writeln!(
                 self.out,
-                "Host: {} ()\tPorts: {}",
+                "Host: {} ({name})\tPorts: {}",
                 host.address,
                 entries.join(", ")
             )?;
@@ -684,6 +696,7 @@ mod tests {
                     confidence: 75,
                     evidence: vec!["135/tcp open (MS RPC) → windows (+40)".into()],
                 },
+                dns_name: Some("pc-1.lab<&>".into()),
             },
             HostResult {
                 position: 1,
@@ -692,6 +705,7 @@ mod tests {
                 reason: HostReason::NoResponse,
                 ports: vec![],
                 device: DeviceGuess::default(),
+                dns_name: None,
             },
             HostResult {
                 position: 2,
@@ -703,6 +717,7 @@ mod tests {
                     port(12345, Reason::AdminProhibited, None),
                 ],
                 device: DeviceGuess::default(),
+                dns_name: None,
             },
         ]
     }
@@ -748,10 +763,10 @@ mod tests {
             lines[0]
         );
         assert!(lines[0].ends_with(" as: avsweep scan -sT -p 2967,8081 -oG - 127.9.1.0/30"));
-        assert_eq!(lines[1], "Host: 127.9.1.1 ()\tStatus: Up");
+        assert_eq!(lines[1], "Host: 127.9.1.1 (pc-1.lab<&>)\tStatus: Up");
         assert_eq!(
             lines[2],
-            "Host: 127.9.1.1 ()\tPorts: 2967/filtered/tcp//symantec-av///, 8081/open/tcp//blackice-icecap///"
+            "Host: 127.9.1.1 (pc-1.lab<&>)\tPorts: 2967/filtered/tcp//symantec-av///, 8081/open/tcp//blackice-icecap///"
         );
         assert_eq!(lines[3], "Host: ::1 ()\tStatus: Up");
         assert_eq!(
@@ -785,8 +800,8 @@ mod tests {
         assert_eq!(
             hosts,
             vec![
-                "Host: 127.9.1.1 ()\tStatus: Up",
-                "Host: 127.9.1.1 ()\tPorts: 8081/open/tcp//blackice-icecap///"
+                "Host: 127.9.1.1 (pc-1.lab<&>)\tStatus: Up",
+                "Host: 127.9.1.1 (pc-1.lab<&>)\tPorts: 8081/open/tcp//blackice-icecap///"
             ]
         );
     }

@@ -235,6 +235,8 @@ pub struct HostResult {
     /// The configured ports, ascending; empty for hosts found down.
     pub ports: Vec<PortResult>,
     pub device: DeviceGuess,
+    /// The PTR name, when name servers were configured and one answered.
+    pub dns_name: Option<String>,
 }
 
 impl HostResult {

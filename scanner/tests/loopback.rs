@@ -179,3 +179,47 @@ async fn progress_resume_point_and_cancel() {
         (0..progress.resume_position).collect::<Vec<_>>()[..]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverse_dns_names_come_only_from_the_configured_server() {
+    use scanner::rdns::responder::PtrResponder;
+    use std::collections::HashMap;
+    let named: IpAddr = "127.61.4.1".parse().unwrap();
+    let hostile: IpAddr = "127.61.4.2".parse().unwrap();
+    let dns = PtrResponder::start(
+        "127.61.4.53:0",
+        HashMap::from([
+            (
+                named,
+                vec![b"pc-17".to_vec(), b"corp".to_vec(), b"example".to_vec()],
+            ),
+            (
+                hostile,
+                vec![b"<script>alert(1)</script>".to_vec(), b"lab".to_vec()],
+            ),
+        ]),
+    )
+    .await
+    .expect("a loopback DNS responder");
+    let mut config = ScanConfig::new(TargetSet::parse("127.61.4.1-3").unwrap(), vec![2967]);
+    config.skip_discovery = true;
+    config.dns_servers = vec![dns.addr];
+    let (hosts, _) = collect_scan(config).await.expect("scan");
+    let names: HashMap<String, Option<String>> = hosts
+        .iter()
+        .map(|h| (h.address.to_string(), h.dns_name.clone()))
+        .collect();
+    assert_eq!(names["127.61.4.1"].as_deref(), Some("pc-17.corp.example"));
+    // Markup survives as text: escaping is the UI's job, and it must do it.
+    assert_eq!(
+        names["127.61.4.2"].as_deref(),
+        Some("<script>alert(1)</script>.lab")
+    );
+    assert_eq!(names["127.61.4.3"], None, "NXDOMAIN: no name");
+
+    // Without a server nothing is looked up.
+    let mut quiet = ScanConfig::new(TargetSet::parse("127.61.4.1").unwrap(), vec![2967]);
+    quiet.skip_discovery = true;
+    let (hosts, _) = collect_scan(quiet).await.expect("scan");
+    assert_eq!(hosts[0].dns_name, None);
+}

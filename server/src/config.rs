@@ -9,6 +9,7 @@
 //! | web assets     | `site_root`    | `LEPTOS_SITE_ROOT` | `target/site`                   |
 //! | scan workers   | `scan_workers` | `AVSWEEP_SCAN_WORKERS` | `1`                         |
 //! | sockets per scan | `scan_sockets` | `AVSWEEP_SCAN_SOCKETS` | `4096` (connects in flight per worker) |
+//! | reverse DNS    | `dns_servers`  | `AVSWEEP_DNS_SERVERS` | none: no names looked up (e.g. `10.0.0.53,10.0.0.54:53`) |
 //!
 //! The file is `AVSWEEP_CONFIG` if set, else `avsweep.toml` in the working
 //! directory if it exists.
@@ -33,6 +34,9 @@ pub struct Config {
     /// open-file limit with the database pool and HTTP clients, so a scan
     /// does not take every descriptor the way the command-line scanner may.
     pub scan_sockets: usize,
+    /// Name servers asked for each up host's PTR name. Empty: no lookups,
+    /// so a scan sends nothing beyond its targets unless told to.
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 /// The TOML file's shape: every key optional.
@@ -45,6 +49,7 @@ struct FileConfig {
     site_root: Option<String>,
     scan_workers: Option<usize>,
     scan_sockets: Option<usize>,
+    dns_servers: Option<Vec<String>>,
 }
 
 impl Config {
@@ -119,6 +124,20 @@ impl Config {
             file.scan_sockets.unwrap_or(DEFAULT_SCAN_SOCKETS),
             "a scan needs at least one socket",
         )?;
+        let dns_servers = match env("AVSWEEP_DNS_SERVERS") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(dns_server)
+                .collect::<Result<_, _>>()?,
+            None => file
+                .dns_servers
+                .unwrap_or_default()
+                .iter()
+                .map(|s| dns_server(s.trim()))
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Config {
             listen_addr,
             database_url,
@@ -126,8 +145,24 @@ impl Config {
             site_root,
             scan_workers,
             scan_sockets,
+            dns_servers,
         })
     }
+}
+
+/// `10.0.0.53` (port 53) or `10.0.0.53:5353` / `[2001:db8::53]:53`.
+fn dns_server(text: &str) -> Result<SocketAddr, ServerError> {
+    text.parse::<SocketAddr>()
+        .or_else(|_| {
+            text.parse::<std::net::IpAddr>()
+                .map(|ip| SocketAddr::new(ip, 53))
+        })
+        .map_err(|_| ServerError::BadSetting {
+            name: "AVSWEEP_DNS_SERVERS",
+            value: text.into(),
+            reason: "give name server addresses separated by commas, e.g. 10.0.0.53,10.0.0.54:53"
+                .into(),
+        })
 }
 
 /// A positive whole number from the environment (winning) or the file/default.
@@ -222,6 +257,33 @@ mod tests {
             "{error}"
         );
         assert_eq!(load("scan_sockets = 64", &[]).unwrap().scan_sockets, 64);
+    }
+
+    #[test]
+    fn reverse_dns_is_off_unless_servers_are_named() {
+        assert!(load("", &[]).unwrap().dns_servers.is_empty());
+        let config = load(
+            "dns_servers = [\"127.0.0.53\"]",
+            &[("AVSWEEP_DNS_SERVERS", "127.0.0.53, 127.0.0.54:5353")],
+        )
+        .unwrap();
+        assert_eq!(
+            config.dns_servers,
+            [
+                "127.0.0.53:53".parse().unwrap(),
+                "127.0.0.54:5353".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            load("dns_servers = [\"127.0.0.53\"]", &[])
+                .unwrap()
+                .dns_servers,
+            ["127.0.0.53:53".parse().unwrap()]
+        );
+        let error = load("", &[("AVSWEEP_DNS_SERVERS", "dns.example")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("separated by commas"), "{error}");
     }
 
     #[test]

@@ -73,7 +73,10 @@ impl Application {
                 tokio::spawn(worker::run(
                     db.clone(),
                     n,
-                    config.scan_sockets,
+                    worker::ScanSettings {
+                        sockets: config.scan_sockets,
+                        dns_servers: config.dns_servers.clone(),
+                    },
                     shutdown_rx.clone(),
                 ))
             })

@@ -18,7 +18,21 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// ...or as soon as this many host results are waiting.
 const FLUSH_BATCH: usize = 500;
 
-pub async fn run(db: Db, worker: usize, sockets: usize, mut shutdown: watch::Receiver<bool>) {
+/// What every scan a worker runs shares, from the server's configuration.
+#[derive(Clone, Debug)]
+pub struct ScanSettings {
+    /// Connects in flight per scan at most.
+    pub sockets: usize,
+    /// Reverse-DNS servers; empty looks nothing up.
+    pub dns_servers: Vec<std::net::SocketAddr>,
+}
+
+pub async fn run(
+    db: Db,
+    worker: usize,
+    settings: ScanSettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
     tracing::debug!(worker, "scan worker started");
     let mut signals = db.subscribe();
     loop {
@@ -29,7 +43,7 @@ pub async fn run(db: Db, worker: usize, sockets: usize, mut shutdown: watch::Rec
             Ok(Some(job)) => {
                 let job_id = job.id;
                 tracing::info!(worker, scan = job_id, targets = %job.targets, "scan started");
-                match run_job(&db, job, sockets, &mut shutdown).await {
+                match run_job(&db, job, &settings, &mut shutdown).await {
                     Ok(JobEnd::Finished(status)) => {
                         tracing::info!(
                             worker,
@@ -89,12 +103,13 @@ enum JobError {
 async fn run_job(
     db: &Db,
     job: scan_job::Model,
-    sockets: usize,
+    settings: &ScanSettings,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<JobEnd, JobError> {
     let rules = scans::rules_for_job(db, &job).await?;
     let mut config = scan_config(&job, &rules)?;
-    config.max_in_flight = Some(sockets);
+    config.max_in_flight = Some(settings.sockets);
+    config.dns_servers = settings.dns_servers.clone();
     let mut scan = scanner::start(config);
     let mut pending: Vec<HostRecord> = Vec::new();
     let mut done = u64::try_from(job.done_addresses).unwrap_or(0);
@@ -211,6 +226,6 @@ fn host_record(host: &HostResult) -> HostRecord {
                 banner_hex: p.banner.as_ref().map(|b| encode_hex(&b.0)),
             })
             .collect(),
-        dns_name: None,
+        dns_name: host.dns_name.clone(),
     }
 }

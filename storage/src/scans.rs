@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use chrono::Utc;
 use std::collections::HashMap;
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
@@ -370,15 +370,93 @@ pub async fn record_hosts(
         return Ok(());
     }
     let txn = db.conn().begin().await?;
+    let mut added = Coverage::default();
     // 14 bound values a row: 1000 rows stay under both backends' parameter limits.
     for chunk in rows.chunks(1000) {
-        host_result::Entity::insert_many(chunk.to_vec())
+        // A resumed scan repeats hosts it stored before the kill: those rows
+        // are skipped, and so is counting them a second time. One worker
+        // owns a job, so nobody else inserts between this read and the insert.
+        let addresses = chunk.iter().filter_map(|row| match &row.address {
+            sea_orm::ActiveValue::Set(address) => Some(address.clone()),
+            _ => None,
+        });
+        let already: std::collections::HashSet<String> = host_result::Entity::find()
+            .select_only()
+            .column(host_result::Column::Address)
+            .filter(host_result::Column::ScanId.eq(job_id))
+            .filter(host_result::Column::Address.is_in(addresses))
+            .into_tuple::<String>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        let fresh: Vec<host_result::ActiveModel> = chunk
+            .iter()
+            .filter(|row| match &row.address {
+                sea_orm::ActiveValue::Set(address) => !already.contains(address),
+                _ => true,
+            })
+            .cloned()
+            .collect();
+        for row in &fresh {
+            if let sea_orm::ActiveValue::Set(verdict) = &row.verdict {
+                let verdict = Verdict::parse(verdict)
+                    .ok_or_else(|| StorageError::Corrupt(format!("unknown verdict “{verdict}”")))?;
+                added.add(verdict, 1);
+            }
+        }
+        if fresh.is_empty() {
+            continue;
+        }
+        host_result::Entity::insert_many(fresh)
             .on_conflict_do_nothing_on([host_result::Column::ScanId, host_result::Column::Address])
             .exec_without_returning(&txn)
             .await?;
     }
+    add_to_counters(&txn, job_id, &added).await?;
     txn.commit().await?;
-    refresh_counters(db, job_id).await
+    Ok(())
+}
+
+/// Adds one batch's verdict counts to the job's running counters.
+async fn add_to_counters(
+    conn: &impl ConnectionTrait,
+    job_id: i32,
+    added: &Coverage,
+) -> Result<(), StorageError> {
+    if added.protected + added.unprotected + added.unknown + added.out_of_scope == 0 {
+        return Ok(());
+    }
+    let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
+    let plus = |column: scan_job::Column, n: u64| Expr::col(column).add(count(n));
+    scan_job::Entity::update_many()
+        .col_expr(
+            scan_job::Column::HostsUp,
+            plus(
+                scan_job::Column::HostsUp,
+                added.protected + added.unprotected + added.unknown + added.out_of_scope,
+            ),
+        )
+        .col_expr(
+            scan_job::Column::Protected,
+            plus(scan_job::Column::Protected, added.protected),
+        )
+        .col_expr(
+            scan_job::Column::Unprotected,
+            plus(scan_job::Column::Unprotected, added.unprotected),
+        )
+        .col_expr(
+            scan_job::Column::Unknown,
+            plus(scan_job::Column::Unknown, added.unknown),
+        )
+        .col_expr(
+            scan_job::Column::OutOfScope,
+            plus(scan_job::Column::OutOfScope, added.out_of_scope),
+        )
+        .filter(scan_job::Column::Id.eq(job_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// The overrides people set for any of these addresses.

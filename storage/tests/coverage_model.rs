@@ -25,6 +25,7 @@ test_on_both_backends! {
     a_host_history_lists_every_scan_newest_first,
     the_audit_log_refuses_changes,
     concurrent_claims_never_hand_out_one_job_twice,
+    a_resumed_batch_is_stored_and_counted_once,
 }
 
 fn host(
@@ -608,4 +609,55 @@ async fn concurrent_claims_never_hand_out_one_job_twice(db: &Db) {
     let distinct: HashSet<_> = claimed.iter().collect();
     assert_eq!(claimed.len(), 6, "every queued job claimed: {claimed:?}");
     assert_eq!(distinct.len(), 6, "no job claimed twice: {claimed:?}");
+}
+
+async fn a_resumed_batch_is_stored_and_counted_once(db: &Db) {
+    let subnet = subnets::create(db, "127.78.0.0/29", "Lab").await.unwrap();
+    let job = scans::enqueue(db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
+    scans::claim_next(db)
+        .await
+        .unwrap()
+        .expect("the queued scan");
+    let rules = profiles::enabled_rules(db).await.unwrap();
+    let before_kill = [
+        host("127.78.0.1", 0, "open", "windows", None),
+        host("127.78.0.2", 1, "closed", "windows", None),
+    ];
+    scans::record_hosts(db, job.id, &rules, &before_kill)
+        .await
+        .unwrap();
+    // The resumed run repeats .2 (above the saved resume point) and goes on.
+    let after_resume = [
+        host("127.78.0.2", 1, "closed", "windows", None),
+        host("127.78.0.3", 2, "filtered", "windows", None),
+        host("127.78.0.4", 3, "closed", "printer", None),
+    ];
+    scans::record_hosts(db, job.id, &rules, &after_resume)
+        .await
+        .unwrap();
+    let counted = scans::get(db, job.id).await.unwrap();
+    assert_eq!(
+        (
+            counted.hosts_up,
+            counted.protected,
+            counted.unprotected,
+            counted.unknown,
+            counted.out_of_scope
+        ),
+        (4, 1, 1, 1, 1),
+        "running counters while the scan runs"
+    );
+    let stored = scans::coverage_of(db, job.id).await.unwrap();
+    assert_eq!(
+        (
+            stored.protected,
+            stored.unprotected,
+            stored.unknown,
+            stored.out_of_scope
+        ),
+        (1, 1, 1, 1),
+        "each address stored once"
+    );
 }

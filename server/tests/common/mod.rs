@@ -29,6 +29,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         scan_workers: 1,
         // Tests run several servers in one process: keep each scan's share of descriptors small.
         scan_sockets: 1024,
+        dns_servers: Vec::new(),
     };
     let app = Application::build(config).await.expect("the server starts");
     let addr = app.addr();
