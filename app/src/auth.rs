@@ -118,7 +118,9 @@ pub mod ssr {
         .await
         .map_err(|error| {
             tracing::error!(%error, action, "writing the audit log failed");
-            ServerFnError::new("The change could not be recorded in the audit log; see the server log.")
+            ServerFnError::new(
+                "The change could not be recorded in the audit log; see the server log.",
+            )
         })
     }
 

@@ -135,10 +135,10 @@ pub async fn logout(
     user: Option<Extension<app::auth::CurrentUser>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(token) = session_token(&headers) {
-        if let Err(error) = storage::accounts::end_session(&state.db, &token).await {
-            return super::unavailable(error);
-        }
+    if let Some(token) = session_token(&headers)
+        && let Err(error) = storage::accounts::end_session(&state.db, &token).await
+    {
+        return super::unavailable(error);
     }
     if let Some(Extension(user)) = user {
         let source = source_of(client);

@@ -36,20 +36,11 @@ pub use pages::required_capability;
 pub const SESSION_COOKIE: &str = "avsweep_session";
 
 /// How sessions and their cookie behave (from [`crate::config::Config`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuthSettings {
     pub limits: SessionLimits,
     /// Adds `Secure` to the cookie: set when avsweep is reached over HTTPS.
     pub cookie_secure: bool,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        Self {
-            limits: SessionLimits::default(),
-            cookie_secure: false,
-        }
-    }
 }
 
 #[derive(Clone)]
