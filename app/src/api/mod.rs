@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod account;
+pub mod admin;
 
 /// A message about one form field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
