@@ -58,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <A href="/">"Overview"</A>
                     <A href="/subnets/new">"Add subnet"</A>
                     <A href="/profiles">"Vendor profiles"</A>
+                    <A href="/scans">"Scans"</A>
+                    <A href="/admin/subnets">"Setup"</A>
                 </nav>
             </header>
             <main id="main" class="page">
@@ -66,6 +68,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/subnets/new") view=pages::AddSubnet/>
                     <Route path=path!("/subnets/:id") view=pages::SubnetPage/>
                     <Route path=path!("/profiles") view=pages::Profiles/>
+                    <Route path=path!("/scans") view=pages::Scans/>
+                    <Route path=path!("/admin/subnets") view=pages::AdminSubnets/>
+                    <Route path=path!("/admin/exclusions") view=pages::AdminExclusions/>
+                    <Route path=path!("/admin/profiles") view=pages::AdminProfiles/>
+                    <Route path=path!("/admin/schedules") view=pages::AdminSchedules/>
                 </Routes>
             </main>
         </Router>

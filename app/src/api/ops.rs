@@ -441,7 +441,8 @@ pub async fn save_subnet(
     subnet_id: Option<i32>,
     cidr: String,
     name: String,
-    site_id: Option<i32>,
+    /// A site's id, or empty for none (a form's select sends text).
+    site_id: String,
     tags: String,
     owner_contact: String,
 ) -> Result<FormOutcome, ServerFnError> {
@@ -467,6 +468,19 @@ pub async fn save_subnet(
                 created.id
             }
             Err(error) => return invalid_or_error(error).map(FormOutcome::Invalid),
+        },
+    };
+    let site_id = match site_id.trim() {
+        "" => None,
+        text => match text.parse::<i32>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return invalid_or_error(storage::StorageError::invalid(
+                    "site",
+                    "Choose a site from the list, or none.",
+                ))
+                .map(FormOutcome::Invalid);
+            }
         },
     };
     let owner = owner_contact.trim();
@@ -548,6 +562,13 @@ pub async fn remove_exclusion(exclusion_id: i32) -> Result<(), ServerFnError> {
     storage::exclusions::remove(&db()?, &user.username, exclusion_id)
         .await
         .map_err(to_server_error)
+}
+
+/// Every profile, for the admins' profile page.
+#[server(endpoint = "setup/profiles")]
+pub async fn setup_profiles() -> Result<Vec<super::ProfileView>, ServerFnError> {
+    crate::auth::ssr::require(crate::auth::Capability::ManageInventory)?;
+    super::list_profiles().await
 }
 
 #[server(endpoint = "setup/profiles/add")]
