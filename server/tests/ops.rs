@@ -237,6 +237,11 @@ async fn setup_and_scan_server_fns_refuse_anonymous_callers(app: TestApp, _backe
 }
 
 async fn the_scans_and_setup_pages_explain_a_missing_sign_in(app: TestApp, _backend: u8) {
+    let home = app.get_text("/").await;
+    assert!(
+        home.contains(r#"href="/scans""#) && home.contains(r#"href="/admin/subnets""#),
+        "the main navigation leads to Scans and Setup"
+    );
     for (path, heading) in [
         ("/scans", "Scans"),
         ("/admin/subnets", "Subnets and sites"),
