@@ -63,12 +63,15 @@ fn TextField(
     #[prop(optional)] help: &'static str,
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional, into)] value: String,
+    /// The form field's name, when it differs from the element id.
+    #[prop(optional)]
+    name: Option<&'static str>,
     error: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            <input id=id name=id type="text" placeholder=placeholder value=value autocomplete="off"
+            <input id=id name=name.unwrap_or(id) type="text" placeholder=placeholder value=value autocomplete="off"
                 aria-describedby=format!("{id}-help {id}-error")
                 aria-invalid=move || error().is_some().to_string()/>
             <p id=format!("{id}-help") class="help">{help}</p>
@@ -80,12 +83,14 @@ fn TextField(
 #[component]
 pub fn AdminSubnets() -> impl IntoView {
     let save = ServerAction::<SaveSubnet>::new();
+    let edit = ServerAction::<SaveSubnet>::new();
     let add_site = ServerAction::<AddSite>::new();
     let toggle = ServerAction::<SetSubnetEnabled>::new();
     let data = Resource::new(
         move || {
             (
                 save.version().get(),
+                edit.version().get(),
                 add_site.version().get(),
                 toggle.version().get(),
             )
@@ -104,6 +109,7 @@ pub fn AdminSubnets() -> impl IntoView {
                 match data.await {
                     Ok(setup) => {
                         let sites = setup.sites.clone();
+                        let sites_for_edit = setup.sites.clone();
                         view! {
                             <h2>"Add a subnet"</h2>
                             <ActionForm action=save attr:class="form" attr:novalidate=true attr:id="add-subnet">
@@ -126,6 +132,7 @@ pub fn AdminSubnets() -> impl IntoView {
                             </ActionForm>
                             {move || outcome_notice(value.get())}
                             <h2>"Subnets"</h2>
+                            {move || outcome_notice(edit.value().get())}
                             {if setup.subnets.is_empty() {
                                 view! { <p class="empty-state">"No subnets yet. avsweep ships with none; add the first above."</p> }.into_any()
                             } else {
@@ -140,6 +147,7 @@ pub fn AdminSubnets() -> impl IntoView {
                                                 let id = s.id;
                                                 let enabled = s.enabled;
                                                 let cidr_attr = s.cidr.clone();
+                                                let editor = view! { <EditSubnet subnet=s.clone() sites=sites_for_edit.clone() action=edit/> };
                                                 view! {
                                                     <tr data-cidr=cidr_attr>
                                                         <td class="mono">{s.cidr}</td>
@@ -153,6 +161,7 @@ pub fn AdminSubnets() -> impl IntoView {
                                                                 on:click=move |_| { toggle.dispatch(SetSubnetEnabled { subnet_id: id, enabled: !enabled }); }>
                                                                 {if enabled { "Enabled — disable" } else { "Disabled — enable" }}
                                                             </button>
+                                                            {editor}
                                                         </td>
                                                     </tr>
                                                 }
@@ -166,7 +175,7 @@ pub fn AdminSubnets() -> impl IntoView {
                                 setup.sites.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", ")
                             }}</p>
                             <ActionForm action=add_site attr:class="form" attr:novalidate=true>
-                                <TextField id="site-name" label="New site" placeholder="Berlin office"
+                                <TextField id="site-name" name="name" label="New site" placeholder="Berlin office"
                                     error=field_message(site_value, "name")/>
                                 <button type="submit" class="button">"Add site"</button>
                             </ActionForm>
@@ -177,6 +186,46 @@ pub fn AdminSubnets() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// A subnet's site, tags and owner, edited in place.
+#[component]
+fn EditSubnet(
+    subnet: crate::api::ops::SetupSubnet,
+    sites: Vec<crate::api::ops::SiteView>,
+    action: ServerAction<SaveSubnet>,
+) -> impl IntoView {
+    let id = subnet.id;
+    let field = move |name: &str| format!("subnet-{id}-{name}");
+    view! {
+        <details class="edit">
+            <summary>{format!("Edit {}", subnet.cidr)}</summary>
+            <ActionForm action attr:class="form" attr:novalidate=true>
+                <input type="hidden" name="subnet_id" value=id.to_string()/>
+                <input type="hidden" name="cidr" value=subnet.cidr.clone()/>
+                <input type="hidden" name="name" value=subnet.name.clone()/>
+                <div class="field">
+                    <label for=field("site")>"Site"</label>
+                    <select id=field("site") name="site_id">
+                        <option value="">"No site"</option>
+                        {sites.into_iter().map(|site| {
+                            let selected = subnet.site_id == Some(site.id);
+                            view! { <option value=site.id.to_string() selected=selected>{site.name}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for=field("tags")>"Tags"</label>
+                    <input id=field("tags") name="tags" type="text" value=subnet.tags.clone()/>
+                </div>
+                <div class="field">
+                    <label for=field("owner")>"Owner contact"</label>
+                    <input id=field("owner") name="owner_contact" type="text" value=subnet.owner_contact.clone()/>
+                </div>
+                <button type="submit" class="button">"Save"</button>
+            </ActionForm>
+        </details>
     }
 }
 
