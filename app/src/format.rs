@@ -36,9 +36,46 @@ pub fn timestamp(rfc3339: &str) -> String {
     }
 }
 
+/// "45 s", "3 min 20 s", "2 h 5 min": a duration a person reads at a glance.
+pub fn duration(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => match seconds % 60 {
+            0 => format!("{} min", seconds / 60),
+            rest => format!("{} min {rest} s", seconds / 60),
+        },
+        _ => format!("{} h {} min", seconds / 3600, (seconds % 3600) / 60),
+    }
+}
+
+/// "1 250 addresses/s" or "0.4 addresses/s".
+pub fn rate(per_second: f64) -> String {
+    if per_second >= 10.0 {
+        format!("{} addresses/s", count(per_second.round() as i64))
+    } else {
+        format!("{per_second:.1} addresses/s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_use_the_largest_sensible_units() {
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(200), "3 min 20 s");
+        assert_eq!(duration(120), "2 min");
+        assert_eq!(duration(7500), "2 h 5 min");
+        assert_eq!(duration(-3), "0 s");
+    }
+
+    #[test]
+    fn rates_round_when_large() {
+        assert_eq!(rate(1250.4), "1\u{202f}250 addresses/s");
+        assert_eq!(rate(0.42), "0.4 addresses/s");
+    }
 
     #[test]
     fn percentages_read_naturally() {

@@ -73,6 +73,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/subnets/:id") view=pages::SubnetPage/>
                     <Route path=path!("/profiles") view=pages::Profiles/>
                     <Route path=path!("/login") view=pages::Login/>
+                    <Route path=path!("/scans") view=pages::Scans/>
+                    <Route path=path!("/admin/subnets") view=pages::AdminSubnets/>
+                    <Route path=path!("/admin/exclusions") view=pages::AdminExclusions/>
+                    <Route path=path!("/admin/profiles") view=pages::AdminProfiles/>
+                    <Route path=path!("/admin/schedules") view=pages::AdminSchedules/>
                 </Routes>
             </main>
         </Router>
@@ -92,6 +97,10 @@ fn MainNav(user: auth::CurrentUser) -> impl IntoView {
                 <A href="/subnets/new">"Add subnet"</A>
             </Show>
             <A href="/profiles">"Vendor profiles"</A>
+            <A href="/scans">"Scans"</A>
+            <Show when=move || can_manage_inventory>
+                <A href="/admin/subnets">"Setup"</A>
+            </Show>
         </nav>
         <div class="account" data-testid="account">
             <span class="account-name">{user.username.clone()}</span>

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_walking_skeleton;
 mod m20261127_000001_coverage_model;
 mod m20261128_000001_accounts;
+mod m20261128_000003_ops;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_walking_skeleton::Migration),
             Box::new(m20261127_000001_coverage_model::Migration),
             Box::new(m20261128_000001_accounts::Migration),
+            Box::new(m20261128_000003_ops::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 mod error;
+pub mod routes;
 pub mod scheduler;
 pub mod startup;
 pub mod worker;

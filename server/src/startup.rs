@@ -137,6 +137,10 @@ fn router(state: AppState, auth_settings: AuthSettings) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health))
+        .route(
+            "/api/scans/{id}/events",
+            get(crate::routes::events::scan_events),
+        )
         .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
             app::shell(options.clone())
         })

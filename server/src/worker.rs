@@ -150,6 +150,7 @@ async fn run_job(
                 }
             }
             signal = signals.recv() => {
+                // Progress signals (ours included) go by; only a cancel matters here.
                 if signal == Ok(JobSignal::CancelRequested(job.id)) {
                     cancelled = true;
                     break;
@@ -185,12 +186,9 @@ fn scan_config(job: &scan_job::Model, rules: &[ProfileRule]) -> Result<ScanConfi
     let ports = profiles::parse_ports(&job.ports).map_err(JobError::Ports)?;
     let mut config = ScanConfig::new(targets, ports);
     config.skip_discovery = job.skip_discovery;
-    config.timing = match job.timing.as_str() {
-        "T5" => TimingTemplate::T5,
-        "T4" => TimingTemplate::T4,
-        _ => TimingTemplate::T3,
-    }
-    .timing();
+    let (timing, max_rate) = timing_template(&job.timing);
+    config.timing = timing;
+    config.max_rate = max_rate;
     config.seed = u64::from_ne_bytes(job.seed.to_ne_bytes());
     config.start_position = u64::try_from(job.resume_position).unwrap_or(0);
     config.classify_devices = true;
@@ -205,6 +203,19 @@ fn scan_config(job: &scan_job::Model, rules: &[ProfileRule]) -> Result<ScanConfi
         }
     }
     Ok(config)
+}
+
+/// nmap's templates: T3–T5 set the probe timeouts; T0–T2 keep T3's timeouts
+/// and space probes out as nmap's scan delay does (5 min, 15 s, 0.4 s).
+fn timing_template(name: &str) -> (scanner::Timing, Option<f64>) {
+    match name {
+        "T5" => (TimingTemplate::T5.timing(), None),
+        "T4" => (TimingTemplate::T4.timing(), None),
+        "T2" => (TimingTemplate::T3.timing(), Some(1.0 / 0.4)),
+        "T1" => (TimingTemplate::T3.timing(), Some(1.0 / 15.0)),
+        "T0" => (TimingTemplate::T3.timing(), Some(1.0 / 300.0)),
+        _ => (TimingTemplate::T3.timing(), None),
+    }
 }
 
 fn host_record(host: &HostResult) -> HostRecord {
@@ -227,5 +238,21 @@ fn host_record(host: &HostResult) -> HostRecord {
             })
             .collect(),
         dns_name: host.dns_name.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_templates_pace_probes_like_nmaps_scan_delay() {
+        assert_eq!(timing_template("T0").1, Some(1.0 / 300.0));
+        assert_eq!(timing_template("T1").1, Some(1.0 / 15.0));
+        assert_eq!(timing_template("T2").1, Some(2.5));
+        for fast in ["T3", "T4", "T5"] {
+            assert_eq!(timing_template(fast).1, None, "{fast}");
+        }
+        assert_eq!(timing_template("T5").0, TimingTemplate::T5.timing());
     }
 }

@@ -31,6 +31,10 @@ pub fn redact_url(url: &str) -> String {
 pub enum JobSignal {
     Queued(i32),
     CancelRequested(i32),
+    /// A running scan stored new results and its position (progress pages listen).
+    Progress(i32),
+    /// A scan ended: done, cancelled or failed.
+    Finished(i32),
 }
 
 /// A migrated, seeded database. Cheap to clone (a connection pool).

@@ -167,6 +167,160 @@ pub async fn set_site_ports(
     .await
 }
 
+/// A profile a person defines for an agent the catalogue does not know.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewCustomProfile {
+    pub vendor: String,
+    pub product: String,
+    /// "2967" or "8192-8194,8080".
+    pub ports: String,
+    /// Optional: the open port counts only when the banner matches.
+    pub banner_regex: String,
+}
+
+/// Stores a custom profile (enabled), keyed "custom-<vendor>-<product>".
+/// Every field is checked; all problems come back at once.
+pub async fn create_custom(
+    db: &Db,
+    actor: &str,
+    new: &NewCustomProfile,
+) -> Result<vendor_profile::Model, StorageError> {
+    let mut errors = Vec::new();
+    let vendor = new.vendor.trim();
+    let product = new.product.trim();
+    for (field, value, example) in [
+        ("vendor", vendor, "Acme"),
+        ("product", product, "Endpoint Agent"),
+    ] {
+        if value.is_empty() || value.chars().count() > crate::subnets::MAX_NAME_CHARS {
+            errors.push(crate::FieldError::new(
+                field,
+                format!(
+                    "Write the {field} in 1 to {} characters, e.g. “{example}”.",
+                    crate::subnets::MAX_NAME_CHARS
+                ),
+            ));
+        }
+    }
+    let ports = parse_ports(&new.ports).map_err(|e| {
+        errors.push(crate::FieldError::new(
+            "ports",
+            format!("{e}; write e.g. 2967 or 8192-8194,8080."),
+        ))
+    });
+    let regex = new.banner_regex.trim();
+    if !regex.is_empty()
+        && let Err(e) = scanner::catalogue::banner_matches(regex, &scanner::Banner(Vec::new()))
+    {
+        errors.push(crate::FieldError::new(
+            "banner_regex",
+            format!("{e}; leave it empty to count any open port."),
+        ));
+    }
+    let key = format!("custom-{}-{}", slug(vendor), slug(product));
+    if errors.is_empty()
+        && vendor_profile::Entity::find()
+            .filter(vendor_profile::Column::Key.eq(&key))
+            .one(db.conn())
+            .await?
+            .is_some()
+    {
+        errors.push(crate::FieldError::new(
+            "product",
+            format!("A profile for {vendor} {product} already exists."),
+        ));
+    }
+    let (Ok(ports), true) = (ports, errors.is_empty()) else {
+        return Err(StorageError::Invalid(errors));
+    };
+    let created = vendor_profile::ActiveModel {
+        key: Set(key.clone()),
+        vendor: Set(vendor.to_owned()),
+        product: Set(product.to_owned()),
+        ports: Set(format_ports(&ports)),
+        banner_regex: Set((!regex.is_empty()).then(|| regex.to_owned())),
+        probe_hex: Set(None),
+        listens_on_nothing: Set(false),
+        port_configurable: Set(false),
+        builtin: Set(false),
+        enabled: Set(true),
+        notes: Set(format!("Custom profile added by {actor}.")),
+        ..Default::default()
+    }
+    .insert(db.conn())
+    .await?;
+    audit::record(
+        db.conn(),
+        actor,
+        "profile.create",
+        &format!("profile:{key}"),
+        serde_json::json!({ "vendor": vendor, "product": product, "ports": created.ports, "banner_regex": created.banner_regex }),
+    )
+    .await?;
+    Ok(created)
+}
+
+fn slug(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+/// Turns a profile on or off. A profile that listens on nothing cannot be
+/// turned on: a port scan can never see it.
+pub async fn set_enabled(
+    db: &Db,
+    actor: &str,
+    key: &str,
+    enabled: bool,
+) -> Result<vendor_profile::Model, StorageError> {
+    let profile = vendor_profile::Entity::find()
+        .filter(vendor_profile::Column::Key.eq(key))
+        .one(db.conn())
+        .await?
+        .ok_or_else(|| StorageError::invalid("profile", format!("There is no profile “{key}”.")))?;
+    if enabled && profile.listens_on_nothing {
+        return Err(StorageError::invalid(
+            "profile",
+            format!(
+                "{} {} listens on no port, so a port scan cannot see it; it stays off.",
+                profile.vendor, profile.product
+            ),
+        ));
+    }
+    let mut row: vendor_profile::ActiveModel = profile.into();
+    row.enabled = Set(enabled);
+    let updated = row.update(db.conn()).await?;
+    audit::record(
+        db.conn(),
+        actor,
+        if enabled {
+            "profile.enable"
+        } else {
+            "profile.disable"
+        },
+        &format!("profile:{key}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// One profile by key.
+pub async fn get(db: &Db, key: &str) -> Result<vendor_profile::Model, StorageError> {
+    vendor_profile::Entity::find()
+        .filter(vendor_profile::Column::Key.eq(key))
+        .one(db.conn())
+        .await?
+        .ok_or_else(|| StorageError::invalid("profile", format!("There is no profile “{key}”.")))
+}
+
 pub fn format_ports(ports: &[u16]) -> String {
     ports
         .iter()

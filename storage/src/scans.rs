@@ -64,8 +64,10 @@ impl JobStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScanOptions {
     pub skip_discovery: bool,
-    /// nmap timing template: "T3", "T4" or "T5".
+    /// nmap timing template: "T0" (paranoid) to "T5" (insane).
     pub timing: String,
+    /// The vendor profiles to check, by key; empty = every enabled profile.
+    pub profile_keys: Vec<String>,
     /// Who asks for the scan, for the job list and the audit log.
     pub requested_by: String,
     /// The schedule that queued the scan, if any.
@@ -77,14 +79,19 @@ impl Default for ScanOptions {
         Self {
             skip_discovery: false,
             timing: "T4".into(),
+            profile_keys: Vec::new(),
             requested_by: "web".into(),
             schedule_id: None,
         }
     }
 }
 
-/// Queues a scan of one subnet with every enabled profile's ports. A subnet
-/// that is already being scanned gets its running job back, not a second one.
+/// The nmap timing templates a scan may use, slowest first.
+pub const TIMING_TEMPLATES: [&str; 6] = ["T0", "T1", "T2", "T3", "T4", "T5"];
+
+/// Queues a scan of one subnet with the chosen (or every enabled) profile's
+/// ports. A subnet that is already being scanned gets its running job back,
+/// not a second one.
 pub async fn enqueue(
     db: &Db,
     subnet_id: i32,
@@ -94,16 +101,37 @@ pub async fn enqueue(
     if let Some(active) = active_for_subnet(db, subnet_id).await? {
         return Ok(active);
     }
-    if !matches!(options.timing.as_str(), "T3" | "T4" | "T5") {
+    if !subnet.enabled {
+        return Err(StorageError::invalid(
+            "subnet",
+            format!(
+                "{} is disabled; enable it under Setup → Subnets to scan it.",
+                subnet.cidr
+            ),
+        ));
+    }
+    if !TIMING_TEMPLATES.contains(&options.timing.as_str()) {
         return Err(StorageError::invalid(
             "timing",
             format!(
-                "“{}” is not a timing template; use T3, T4 or T5.",
+                "“{}” is not a timing template; use T0 (slowest) to T5 (fastest).",
                 options.timing
             ),
         ));
     }
-    let rules = profiles::rules_for_site(db, subnet.site_id).await?;
+    let all_rules = profiles::rules_for_site(db, subnet.site_id).await?;
+    for key in &options.profile_keys {
+        if !all_rules.iter().any(|r| &r.key == key) {
+            return Err(StorageError::invalid(
+                "profiles",
+                format!(
+                    "The profile “{key}” is not enabled or has no TCP port at this subnet's site; \
+                     enable it on the Profiles page or leave it out."
+                ),
+            ));
+        }
+    }
+    let rules = select_rules(all_rules, &options.profile_keys);
     let mut ports: Vec<u16> = rules.iter().flat_map(|r| r.ports.iter().copied()).collect();
     ports.sort_unstable();
     ports.dedup();
@@ -113,22 +141,7 @@ pub async fn enqueue(
             "No vendor profile with a TCP port is enabled; enable one on the Profiles page first.",
         ));
     }
-    let net = subnets::parse_cidr(&subnet.cidr).map_err(StorageError::Corrupt)?;
-    let excludes: Vec<String> = exclusions::networks(db)
-        .await?
-        .into_iter()
-        .filter(|ex| net.contains(&ex.network()) || ex.contains(&net.network()))
-        .map(|ex| ex.to_string())
-        .collect();
-    let excludes = excludes.join(",");
-    let total = scanner::TargetSet::parse_with_exclusions(&subnet.cidr, &excludes)
-        .map(|targets| i64::try_from(targets.len()).unwrap_or(i64::MAX))
-        .map_err(|e| {
-            StorageError::Corrupt(format!(
-                "subnet {} or an exclusion does not parse: {e}",
-                subnet.cidr
-            ))
-        })?;
+    let (excludes, total) = targets_after_exclusions(db, &subnet).await?;
     if total == 0 {
         return Err(StorageError::invalid(
             "subnet",
@@ -147,7 +160,7 @@ pub async fn enqueue(
         timing: Set(options.timing),
         seed: Set(fresh_seed()),
         resume_position: Set(0),
-        total_addresses: Set(total),
+        total_addresses: Set(i64::try_from(total).unwrap_or(i64::MAX)),
         done_addresses: Set(0),
         hosts_up: Set(0),
         protected: Set(0),
@@ -161,6 +174,7 @@ pub async fn enqueue(
         requested_by: Set(options.requested_by.clone()),
         excludes: Set(excludes),
         schedule_id: Set(options.schedule_id),
+        profile_keys: Set(options.profile_keys.join(",")),
         ..Default::default()
     };
     let job = job.insert(db.conn()).await?;
@@ -169,11 +183,106 @@ pub async fn enqueue(
         &options.requested_by,
         "scan.queue",
         &format!("scan:{}", job.id),
-        serde_json::json!({ "subnet": subnet.cidr, "ports": job.ports }),
+        serde_json::json!({
+            "subnet": subnet.cidr,
+            "ports": job.ports,
+            "timing": job.timing,
+            "skip_discovery": job.skip_discovery,
+            "profiles": job.profile_keys,
+        }),
     )
     .await?;
     db.signal(crate::JobSignal::Queued(job.id));
     Ok(job)
+}
+
+/// Keeps the rules whose key is chosen; no choice keeps them all.
+fn select_rules(rules: Vec<ProfileRule>, keys: &[String]) -> Vec<ProfileRule> {
+    if keys.is_empty() {
+        return rules;
+    }
+    rules
+        .into_iter()
+        .filter(|r| keys.contains(&r.key))
+        .collect()
+}
+
+/// The exclusions that touch a subnet (comma-separated, as the scanner reads
+/// them) and how many of its addresses remain to be scanned.
+async fn targets_after_exclusions(
+    db: &Db,
+    subnet: &crate::entities::subnet::Model,
+) -> Result<(String, u64), StorageError> {
+    let net = subnets::parse_cidr(&subnet.cidr).map_err(StorageError::Corrupt)?;
+    let excludes: Vec<String> = exclusions::networks(db)
+        .await?
+        .into_iter()
+        .filter(|ex| net.contains(&ex.network()) || ex.contains(&net.network()))
+        .map(|ex| ex.to_string())
+        .collect();
+    let excludes = excludes.join(",");
+    let total = scanner::TargetSet::parse_with_exclusions(&subnet.cidr, &excludes)
+        .map(|targets| targets.len())
+        .map_err(|e| {
+            StorageError::Corrupt(format!(
+                "subnet {} or an exclusion does not parse: {e}",
+                subnet.cidr
+            ))
+        })?;
+    Ok((excludes, total))
+}
+
+/// How many addresses a scan of these subnets would probe, after exclusions
+/// (a subnet listed twice counts once).
+pub async fn preview_addresses(db: &Db, subnet_ids: &[i32]) -> Result<u64, StorageError> {
+    let mut ids = subnet_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut total = 0u64;
+    for id in ids {
+        let subnet = subnets::get(db, id).await?;
+        total = total.saturating_add(targets_after_exclusions(db, &subnet).await?.1);
+    }
+    Ok(total)
+}
+
+/// One scan in the history, with the subnet it covered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub job: scan_job::Model,
+    pub subnet_cidr: String,
+    pub subnet_name: String,
+}
+
+/// A page of every scan, newest first, and how many scans there are in all.
+pub async fn history(
+    db: &Db,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<HistoryEntry>, u64), StorageError> {
+    use sea_orm::PaginatorTrait;
+    let total = scan_job::Entity::find().count(db.conn()).await?;
+    let rows = scan_job::Entity::find()
+        .find_also_related(crate::entities::subnet::Entity)
+        .order_by_desc(scan_job::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db.conn())
+        .await?;
+    let entries = rows
+        .into_iter()
+        .map(|(job, subnet)| {
+            let (subnet_cidr, subnet_name) = subnet
+                .map(|s| (s.cidr, s.name))
+                .unwrap_or_else(|| (job.targets.clone(), String::new()));
+            HistoryEntry {
+                job,
+                subnet_cidr,
+                subnet_name,
+            }
+        })
+        .collect();
+    Ok((entries, total))
 }
 
 fn fresh_seed() -> i64 {
@@ -244,7 +353,15 @@ pub async fn rules_for_job(
     job: &scan_job::Model,
 ) -> Result<Vec<ProfileRule>, StorageError> {
     let subnet = subnets::get(db, job.subnet_id).await?;
-    profiles::rules_for_site(db, subnet.site_id).await
+    let rules = profiles::rules_for_site(db, subnet.site_id).await?;
+    let keys: Vec<String> = job
+        .profile_keys
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(select_rules(rules, &keys))
 }
 
 /// Takes the oldest queued job for this worker, atomically: two workers (or
@@ -555,6 +672,7 @@ pub async fn update_progress(
         .filter(scan_job::Column::Id.eq(job_id))
         .exec(db.conn())
         .await?;
+    db.signal(crate::JobSignal::Progress(job_id));
     status_of(db, job_id).await
 }
 
@@ -586,7 +704,12 @@ pub async fn cancel(db: &Db, job_id: i32) -> Result<JobStatus, StorageError> {
         .exec(db.conn())
         .await?;
     db.signal(crate::JobSignal::CancelRequested(job_id));
-    status_of(db, job_id).await
+    let status = status_of(db, job_id).await?;
+    if status == JobStatus::Cancelled {
+        // A queued job stops here, never reaching `finish`.
+        db.signal(crate::JobSignal::Finished(job_id));
+    }
+    Ok(status)
 }
 
 /// Marks a job finished: done, cancelled or failed with a message for people.
@@ -626,6 +749,7 @@ pub async fn finish(
     )
     .await?;
     txn.commit().await?;
+    db.signal(crate::JobSignal::Finished(job_id));
     Ok(())
 }
 

@@ -143,6 +143,38 @@ pub async fn create(
     Ok(created)
 }
 
+/// Turns a schedule on or off; a disabled schedule queues nothing.
+pub async fn set_enabled(
+    db: &Db,
+    actor: &str,
+    id: i32,
+    enabled: bool,
+) -> Result<schedule::Model, StorageError> {
+    let current = schedule::Entity::find_by_id(id)
+        .one(db.conn())
+        .await?
+        .ok_or(StorageError::NotFound {
+            what: "schedule",
+            id: id.into(),
+        })?;
+    let mut row: schedule::ActiveModel = current.into();
+    row.enabled = Set(enabled);
+    let updated = row.update(db.conn()).await?;
+    audit::record(
+        db.conn(),
+        actor,
+        if enabled {
+            "schedule.enable"
+        } else {
+            "schedule.disable"
+        },
+        &format!("schedule:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(updated)
+}
+
 pub async fn list(db: &Db) -> Result<Vec<schedule::Model>, StorageError> {
     Ok(schedule::Entity::find()
         .order_by_asc(schedule::Column::Name)

@@ -187,6 +187,32 @@ pub async fn update_details(
     Ok(updated)
 }
 
+/// Turns a subnet on or off. A disabled subnet keeps its history but is not
+/// scanned, by hand or by a schedule.
+pub async fn set_enabled(
+    db: &Db,
+    actor: &str,
+    id: i32,
+    enabled: bool,
+) -> Result<subnet::Model, StorageError> {
+    let mut row: subnet::ActiveModel = get(db, id).await?.into();
+    row.enabled = Set(enabled);
+    let updated = row.update(db.conn()).await?;
+    crate::audit::record(
+        db.conn(),
+        actor,
+        if enabled {
+            "subnet.enable"
+        } else {
+            "subnet.disable"
+        },
+        &format!("subnet:{id}"),
+        serde_json::json!({ "cidr": updated.cidr }),
+    )
+    .await?;
+    Ok(updated)
+}
+
 pub async fn list(db: &Db) -> Result<Vec<subnet::Model>, StorageError> {
     Ok(subnet::Entity::find()
         .order_by_asc(subnet::Column::Name)

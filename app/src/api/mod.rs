@@ -1,6 +1,8 @@
 //! What the browser and the server exchange: plain data types and the
 //! `#[server]` functions. Server-side bodies stay thin; the work is in `storage`.
 
+pub mod ops;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +112,7 @@ pub struct ProfileView {
 pub const GAP_PAGE_SIZE: u64 = 200;
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use leptos::prelude::*;
     use storage::entities::scan_job;
     use storage::{Db, StorageError};

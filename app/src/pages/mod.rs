@@ -1,13 +1,17 @@
 mod add_subnet;
 mod login;
+mod admin;
 mod not_found;
 mod overview;
 mod profiles;
+mod scans;
 mod subnet;
 
 pub use add_subnet::AddSubnet;
 pub use login::Login;
+pub use admin::{AdminExclusions, AdminProfiles, AdminSchedules, AdminSubnets};
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use profiles::Profiles;
+pub use scans::Scans;
 pub use subnet::SubnetPage;

@@ -34,6 +34,9 @@ pub struct Model {
     /// Comma-separated excluded blocks inside the targets, fixed when queued
     /// so a resumed scan walks the same permutation.
     pub excludes: String,
+    /// Comma-separated vendor profile keys the scan checks; empty = every
+    /// profile enabled when it runs.
+    pub profile_keys: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,3 @@
+//! Plain axum routes beside the Leptos pages and server functions.
+
+pub mod events;
