@@ -62,3 +62,141 @@ pub fn VerdictBadge(verdict: String) -> impl IntoView {
     };
     view! { <span class=format!("badge verdict-{verdict}")>{label}</span> }
 }
+
+/// A relative time ("3 h ago") with the absolute time for machines and on hover.
+#[component]
+pub fn RelativeTime(moment: crate::api::views::Moment) -> impl IntoView {
+    let absolute = format::timestamp(&moment.at);
+    view! {
+        <time datetime=moment.at title=absolute>{format::age(moment.age_seconds)}</time>
+    }
+}
+
+/// One point of a [`TrendChart`]: a label for the x axis and a percentage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrendPoint {
+    pub label: String,
+    pub percent: Option<f64>,
+    /// Shown in the table beside the percentage (e.g. "2 unknown").
+    pub note: String,
+}
+
+/// A compliance line over time, 0–100 %, drawn as SVG by the server, with
+/// the same numbers in a table for screen readers and people who prefer one.
+#[component]
+pub fn TrendChart(title: String, points: Vec<TrendPoint>) -> impl IntoView {
+    const WIDTH: f64 = 600.0;
+    const HEIGHT: f64 = 180.0;
+    const LEFT: f64 = 44.0;
+    const RIGHT: f64 = 12.0;
+    const TOP: f64 = 10.0;
+    const BOTTOM: f64 = 28.0;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let n = points.len();
+    let x = move |i: usize| {
+        if n <= 1 {
+            LEFT + plot_w / 2.0
+        } else {
+            LEFT + plot_w * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = move |percent: f64| TOP + plot_h * (1.0 - percent.clamp(0.0, 100.0) / 100.0);
+    let line = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.percent.map(|v| format!("{:.1},{:.1}", x(i), y(v))))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let dots = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.percent.map(|v| {
+                let label = format!("{}: {}", p.label, format::percent(v));
+                view! {
+                    <circle class="trend-dot" cx=format!("{:.1}", x(i)) cy=format!("{:.1}", y(v)) r="3.5">
+                        <title>{label}</title>
+                    </circle>
+                }
+            })
+        })
+        .collect_view();
+    let grid = [0.0, 50.0, 100.0]
+        .into_iter()
+        .map(|v| {
+            let gy = format!("{:.1}", y(v));
+            view! {
+                <line class="trend-grid" x1=LEFT x2=WIDTH - RIGHT y1=gy.clone() y2=gy.clone()></line>
+                <text class="trend-axis" x=LEFT - 6.0 y=gy text-anchor="end" dominant-baseline="middle">
+                    {format!("{v:.0} %")}
+                </text>
+            }
+        })
+        .collect_view();
+    let first_label = points.first().map(|p| p.label.clone()).unwrap_or_default();
+    let last_label = if n > 1 {
+        points.last().map(|p| p.label.clone()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let summary = match (
+        points.first().and_then(|p| p.percent),
+        points.last().and_then(|p| p.percent),
+    ) {
+        (Some(a), Some(b)) if n > 1 => format!(
+            "{title}: from {} to {} over the last {n} scans.",
+            format::percent(a),
+            format::percent(b)
+        ),
+        (_, Some(b)) => format!(
+            "{title}: {} after the only scan so far.",
+            format::percent(b)
+        ),
+        _ => format!("{title}: no hosts counted yet."),
+    };
+    let rows = points
+        .iter()
+        .map(|p| {
+            view! {
+                <tr>
+                    <td>{p.label.clone()}</td>
+                    <td class="num">{p.percent.map(format::percent).unwrap_or_else(|| "n/a".into())}</td>
+                    <td>{p.note.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="trend">
+            <svg
+                class="trend-chart"
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                role="img"
+                aria-label=summary.clone()
+                preserveAspectRatio="xMidYMid meet"
+            >
+                {grid}
+                <polyline class="trend-line" points=line fill="none"></polyline>
+                {dots}
+                <text class="trend-axis" x=LEFT y=HEIGHT - 8.0 text-anchor="start">{first_label}</text>
+                <text class="trend-axis" x=WIDTH - RIGHT y=HEIGHT - 8.0 text-anchor="end">{last_label}</text>
+            </svg>
+            <figcaption>{summary}</figcaption>
+            <details>
+                <summary>"Show the numbers as a table"</summary>
+                <table class="data compact">
+                    <caption class="visually-hidden">{title}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Scan"</th>
+                            <th scope="col" class="num">"Compliance"</th>
+                            <th scope="col">"Notes"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
+        </figure>
+    }
+}

@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::Overview/>
                     <Route path=path!("/subnets/new") view=pages::AddSubnet/>
                     <Route path=path!("/subnets/:id") view=pages::SubnetPage/>
+                    <Route path=path!("/hosts/:address") view=pages::HostPage/>
                     <Route path=path!("/profiles") view=pages::Profiles/>
                 </Routes>
             </main>

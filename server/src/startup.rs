@@ -121,6 +121,10 @@ fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health))
+        .route(
+            "/subnets/{id}/gaps.csv",
+            get(crate::routes::export::subnet_gaps_csv),
+        )
         .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
             app::shell(options.clone())
         })

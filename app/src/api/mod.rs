@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod views;
+
 /// A message about one form field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldMessage {
@@ -106,8 +108,14 @@ pub struct ProfileView {
 /// How many gap hosts one page shows.
 pub const GAP_PAGE_SIZE: u64 = 200;
 
+/// Storage errors become messages for people (used by the view functions).
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) fn ssr_to_server_error(error: storage::StorageError) -> ServerFnError {
+    ssr::to_server_error(error)
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
     use leptos::prelude::*;
     use storage::entities::scan_job;
     use storage::{Db, StorageError};

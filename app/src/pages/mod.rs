@@ -1,10 +1,13 @@
 mod add_subnet;
+mod gaps;
+mod host;
 mod not_found;
 mod overview;
 mod profiles;
 mod subnet;
 
 pub use add_subnet::AddSubnet;
+pub use host::HostPage;
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use profiles::Profiles;

@@ -1,0 +1,3 @@
+//! Plain axum routes beside the Leptos app (downloads and the like).
+
+pub mod export;
