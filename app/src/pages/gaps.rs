@@ -9,9 +9,13 @@ use crate::api::views::{AcknowledgeHosts, GapList, GapParams, SetHostOverrides, 
 use crate::components::{ErrorNotice, VerdictBadge, error_text};
 use crate::format;
 
-/// Lets the gap list tell its page that numbers changed.
+/// Lets the gap list tell its page that numbers changed, and keeps the last
+/// action's outcome while the page re-renders with the new numbers.
 #[derive(Clone, Copy)]
-pub struct RefreshSubnet(pub WriteSignal<u32>);
+pub struct RefreshSubnet {
+    pub refresh: WriteSignal<u32>,
+    pub outcome: RwSignal<Option<Result<String, String>>>,
+}
 
 fn params_from_query(query: &leptos_router::params::ParamsMap) -> GapParams {
     let text = |key: &str| query.get(key).filter(|v| !v.trim().is_empty());
@@ -37,7 +41,7 @@ pub fn GapSection(subnet_id: i32) -> impl IntoView {
     view! {
         <section aria-labelledby="gaps-heading">
             <h2 id="gaps-heading">"Hosts without an AV agent port open"</h2>
-            <GapFilters subnet_id params=params.get_untracked()/>
+            {move || view! { <GapFilters subnet_id params=params.get()/> }}
             <Transition fallback=|| view! { <p class="muted">"Loading hosts…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -108,6 +112,7 @@ fn GapFilters(subnet_id: i32, params: GapParams) -> impl IntoView {
             </div>
         </form>
     }
+    .into_any()
 }
 
 /// A link to the same list with other parameters.
@@ -255,6 +260,16 @@ fn GapTable(subnet_id: i32, list: GapList, params: GapParams) -> impl IntoView {
             </div>
         })}
     }
+    .into_any()
+}
+
+/// "1 host", "3 hosts".
+fn hosts(n: usize) -> String {
+    if n == 1 {
+        "1 host".to_owned()
+    } else {
+        format!("{n} hosts")
+    }
 }
 
 #[component]
@@ -265,26 +280,28 @@ fn BulkActions(selected: RwSignal<Vec<String>>, device_classes: Vec<String>) -> 
     let (kind, set_kind) = signal("out-of-scope".to_owned());
     let (class, set_class) = signal(device_classes.first().cloned().unwrap_or_default());
     let (reason, set_reason) = signal(String::new());
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message = refresh
+        .map(|r| r.outcome)
+        .unwrap_or_else(|| RwSignal::new(None));
 
     Effect::new(move |_| {
         let outcome = set_override
             .value()
             .get()
-            .map(|r| r.map(|n| format!("Override saved for {n} hosts.")))
+            .map(|r| r.map(|n| format!("Override saved for {}.", hosts(n))))
             .or_else(|| {
                 acknowledge
                     .value()
                     .get()
-                    .map(|r| r.map(|n| format!("{n} hosts acknowledged for remediation.")))
+                    .map(|r| r.map(|n| format!("{} acknowledged for remediation.", hosts(n))))
             });
         if let Some(outcome) = outcome {
             let ok = outcome.is_ok();
             message.set(Some(outcome.map_err(|e| error_text(&e))));
             if ok {
                 selected.set(Vec::new());
-                if let Some(RefreshSubnet(refresh)) = refresh {
-                    refresh.update(|n| *n += 1);
+                if let Some(page) = refresh {
+                    page.refresh.update(|n| *n += 1);
                 }
             }
         }
@@ -364,4 +381,5 @@ fn BulkActions(selected: RwSignal<Vec<String>>, device_classes: Vec<String>) -> 
             </p>
         </form>
     }
+    .into_any()
 }

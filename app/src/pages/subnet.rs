@@ -21,7 +21,10 @@ pub fn SubnetPage() -> impl IntoView {
             .and_then(|id| id.parse::<i32>().ok())
     };
     let (refresh, set_refresh) = signal(0u32);
-    provide_context(super::gaps::RefreshSubnet(set_refresh));
+    provide_context(super::gaps::RefreshSubnet {
+        refresh: set_refresh,
+        outcome: RwSignal::new(None),
+    });
     let report = Resource::new(
         move || (subnet_id(), refresh.get()),
         |(id, _)| async move {
