@@ -199,4 +199,70 @@ pub fn TrendChart(title: String, points: Vec<TrendPoint>) -> impl IntoView {
             </details>
         </figure>
     }
+    .into_any()
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn render(view: impl FnOnce() -> AnyView) -> String {
+        let owner = Owner::new();
+        owner.with(|| view().to_html())
+    }
+
+    #[test]
+    fn the_trend_chart_has_axis_labels_a_summary_and_a_table() {
+        let html = render(|| {
+            view! {
+                <TrendChart
+                    title="Estate compliance".to_owned()
+                    points=vec![
+                        TrendPoint { label: "2026-11-25 02:00 UTC".into(), percent: Some(50.0), note: "scan 1".into() },
+                        TrendPoint { label: "2026-11-26 02:00 UTC".into(), percent: Some(200.0 / 3.0), note: "scan 2".into() },
+                    ]
+                />
+            }
+            .into_any()
+        });
+        assert!(html.contains(r#"role="img""#), "{html}");
+        assert!(
+            html.contains("Estate compliance: from 50.0 % to 66.7 % over the last 2 scans."),
+            "{html}"
+        );
+        for axis in [
+            "0 %",
+            "50 %",
+            "100 %",
+            "2026-11-25 02:00 UTC",
+            "2026-11-26 02:00 UTC",
+        ] {
+            assert!(html.contains(axis), "axis label {axis}: {html}");
+        }
+        assert_eq!(
+            html.matches("<tr>").count(),
+            3,
+            "a header row and one row per scan"
+        );
+        assert!(html.contains("<polyline"), "{html}");
+    }
+
+    #[test]
+    fn relative_times_carry_the_absolute_time() {
+        let html = render(|| {
+            view! {
+                <RelativeTime moment=crate::api::views::Moment {
+                    at: "2026-11-26T18:53:20+00:00".into(),
+                    age_seconds: 3 * 3600 + 10,
+                }/>
+            }
+            .into_any()
+        });
+        assert!(
+            html.contains(r#"datetime="2026-11-26T18:53:20+00:00""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"title="2026-11-26 18:53 UTC""#), "{html}");
+        assert!(html.contains(">3 h ago<"), "{html}");
+    }
 }

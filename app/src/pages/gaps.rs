@@ -383,3 +383,70 @@ fn BulkActions(selected: RwSignal<Vec<String>>, device_classes: Vec<String>) -> 
     }
     .into_any()
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::api::views::GapHostView;
+
+    fn render(view: impl FnOnce() -> AnyView) -> String {
+        let owner = Owner::new();
+        owner.with(|| view().to_html())
+    }
+
+    fn filtered() -> GapParams {
+        GapParams {
+            verdict: Some("unprotected".into()),
+            q: Some("127.1.".into()),
+            page: Some(2),
+            ..GapParams::default()
+        }
+    }
+
+    #[test]
+    fn the_export_link_keeps_the_filters_but_not_the_page() {
+        let html = render(|| view! { <GapFilters subnet_id=7 params=filtered()/> }.into_any());
+        assert!(
+            html.contains(r#"href="/subnets/7/gaps.csv?verdict=unprotected&amp;q=127.1.""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<option value="unprotected" selected"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"value="127.1.""#), "{html}");
+    }
+
+    #[test]
+    fn the_table_links_sorting_and_pages_with_the_filters_kept() {
+        let list = GapList {
+            scan_id: Some(3),
+            total: 120,
+            page: 2,
+            page_size: 50,
+            rows: vec![GapHostView {
+                address: "127.1.0.9".into(),
+                dns_name: Some("pc9.lab".into()),
+                verdict: "unprotected".into(),
+                device_class: "windows".into(),
+                remediation: Some("open".into()),
+                ports: "2967/closed (conn-refused)".into(),
+            }],
+            device_classes: vec!["windows".into(), "printer".into()],
+        };
+        let html = render(|| view! { <GapTable subnet_id=7 list params=filtered()/> }.into_any());
+        assert!(html.contains("Hosts 51–100 of 120"), "{html}");
+        assert!(html.contains("Page 2 of 3"), "{html}");
+        assert!(
+            html.contains(r#"href="/subnets/7?verdict=unprotected&amp;q=127.1.&amp;page=3""#),
+            "next page keeps the filters: {html}"
+        );
+        assert!(
+            html.contains(r#"href="/subnets/7?verdict=unprotected&amp;q=127.1.&amp;sort=name""#),
+            "sorting starts again at page 1: {html}"
+        );
+        assert!(html.contains(r#"aria-label="Select 127.1.0.9""#), "{html}");
+        assert!(html.contains(r#"href="/hosts/127.1.0.9""#), "{html}");
+        assert!(html.contains("2967/closed (conn-refused)"), "{html}");
+    }
+}
