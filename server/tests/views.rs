@@ -1,6 +1,8 @@
 //! The coverage views from outside: access control of their server functions
 //! and of the CSV route, and the CSV holding exactly the filtered gap list.
 
+// Shared helpers: not every test binary uses every one.
+#[allow(dead_code)]
 mod common;
 
 use std::net::IpAddr;
