@@ -218,6 +218,7 @@ fn HostView(
             </table>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -259,4 +260,5 @@ fn Evidence(evidence: HostEvidence) -> impl IntoView {
             </table>
         </section>
     }
+    .into_any()
 }

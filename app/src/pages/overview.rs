@@ -157,6 +157,7 @@ fn OverviewView(report: OverviewReport) -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -197,4 +198,5 @@ fn SubnetTable(subnets: Vec<crate::api::views::SubnetCoverage>) -> impl IntoView
             </tbody>
         </table>
     }
+    .into_any()
 }

@@ -21,20 +21,9 @@ pub async fn subnet_gaps_csv(
         Ok(user) => user,
         Err(denied) => return *denied,
     };
-    match gap_rows(&db, subnet_id, &params).await {
-        Ok(rows) => {
-            tracing::info!(user = %user.username, subnet = subnet_id, rows = rows.len(), "gap list exported");
-            let body = to_csv(
-                &[
-                    "address",
-                    "dns_name",
-                    "verdict",
-                    "device_class",
-                    "remediation",
-                    "ports",
-                ],
-                &rows,
-            );
+    match gaps_csv(&db, subnet_id, &params).await {
+        Ok(body) => {
+            tracing::info!(user = %user.username, subnet = subnet_id, "gap list exported");
             (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -87,6 +76,22 @@ fn allowed(
         )),
         Some(user) => Ok(user),
     }
+}
+
+/// The CSV of every gap host the filters in `params` match (paging ignored).
+pub async fn gaps_csv(db: &Db, subnet_id: i32, params: &GapParams) -> Result<String, StorageError> {
+    let rows = gap_rows(db, subnet_id, params).await?;
+    Ok(to_csv(
+        &[
+            "address",
+            "dns_name",
+            "verdict",
+            "device_class",
+            "remediation",
+            "ports",
+        ],
+        &rows,
+    ))
 }
 
 async fn gap_rows(
