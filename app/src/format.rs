@@ -58,6 +58,16 @@ pub fn rate(per_second: f64) -> String {
     }
 }
 
+/// "just now", "5 min ago", "3 h ago", "2 d ago" from an age in seconds.
+pub fn age(seconds: i64) -> String {
+    match seconds {
+        s if s < 60 => "just now".into(),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} d ago", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +108,14 @@ mod tests {
             "2026-11-26 18:53 UTC"
         );
         assert_eq!(timestamp("soon"), "soon");
+    }
+
+    #[test]
+    fn ages_read_like_a_person_would_say_them() {
+        assert_eq!(age(-3), "just now");
+        assert_eq!(age(59), "just now");
+        assert_eq!(age(5 * 60 + 10), "5 min ago");
+        assert_eq!(age(3 * 3600 + 59), "3 h ago");
+        assert_eq!(age(2 * 86_400 + 5), "2 d ago");
     }
 }

@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::Overview/>
                     <Route path=path!("/subnets/new") view=pages::AddSubnet/>
                     <Route path=path!("/subnets/:id") view=pages::SubnetPage/>
+                    <Route path=path!("/hosts/:address") view=pages::HostPage/>
                     <Route path=path!("/profiles") view=pages::Profiles/>
                     <Route path=path!("/login") view=pages::Login/>
                     <Route path=path!("/scans") view=pages::Scans/>

@@ -141,6 +141,10 @@ fn router(state: AppState, auth_settings: AuthSettings) -> Router {
             "/api/scans/{id}/events",
             get(crate::routes::events::scan_events),
         )
+        .route(
+            "/subnets/{id}/gaps.csv",
+            get(crate::routes::export::subnet_gaps_csv),
+        )
         .leptos_routes_with_context(&state, routes, provide_db.clone(), move || {
             app::shell(options.clone())
         })

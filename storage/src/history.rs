@@ -95,6 +95,8 @@ pub struct GapQuery {
     /// Matches the start of the address or any part of the DNS name.
     pub search: Option<String>,
     pub device_class: Option<String>,
+    /// Only hosts whose remediation status is this one.
+    pub remediation: Option<crate::hosts::Remediation>,
     pub sort: GapSort,
     pub descending: bool,
     pub limit: u64,
@@ -107,6 +109,7 @@ impl Default for GapQuery {
             verdicts: vec![Verdict::Unprotected, Verdict::Unknown],
             search: None,
             device_class: None,
+            remediation: None,
             sort: GapSort::Address,
             descending: false,
             limit: 50,
@@ -129,6 +132,9 @@ pub struct GapPage {
     pub total: u64,
     pub rows: Vec<GapRow>,
 }
+
+/// The most rows one gap page returns, whatever the caller asks for.
+pub const MAX_GAP_PAGE: u64 = 1000;
 
 /// One page of a subnet's gaps in its newest finished scan.
 pub async fn gaps(db: &Db, subnet_id: i32, query: &GapQuery) -> Result<GapPage, StorageError> {
@@ -161,6 +167,17 @@ pub async fn gaps(db: &Db, subnet_id: i32, query: &GapQuery) -> Result<GapPage, 
     if let Some(class) = &query.device_class {
         select = select.filter(host_result::Column::DeviceClass.eq(class.as_str()));
     }
+    if let Some(status) = query.remediation {
+        select = select.filter(
+            host_result::Column::Address.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(host::Column::Address)
+                    .from(host::Entity)
+                    .and_where(host::Column::RemediationStatus.eq(status.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
     let total = select.clone().count(db.conn()).await?;
     let order = if query.descending {
         sea_orm::Order::Desc
@@ -177,7 +194,7 @@ pub async fn gaps(db: &Db, subnet_id: i32, query: &GapQuery) -> Result<GapPage, 
             .order_by_asc(host_result::Column::SortKey),
     };
     let results = select
-        .limit(query.limit)
+        .limit(query.limit.clamp(1, MAX_GAP_PAGE))
         .offset(query.offset)
         .all(db.conn())
         .await?;
@@ -241,4 +258,84 @@ pub async fn host_history(
             result,
         })
         .collect())
+}
+
+/// The estate's compliance after each of the newest `limit` finished scans,
+/// oldest first: every point sums each subnet's newest scan up to that one,
+/// so a scan of one subnet moves the line only by what that subnet changed.
+pub async fn overall_trend(db: &Db, limit: u64) -> Result<Vec<TrendPoint>, StorageError> {
+    let mut window = subnet_scan_stat::Entity::find()
+        .order_by_desc(subnet_scan_stat::Column::ScanId)
+        .limit(limit)
+        .all(db.conn())
+        .await?;
+    window.reverse();
+    let Some(first) = window.first() else {
+        return Ok(Vec::new());
+    };
+    // Where each subnet stood before the window starts.
+    let before: Vec<i32> = subnet_scan_stat::Entity::find()
+        .select_only()
+        .column_as(subnet_scan_stat::Column::ScanId.max(), "scan_id")
+        .filter(subnet_scan_stat::Column::ScanId.lt(first.scan_id))
+        .group_by(subnet_scan_stat::Column::SubnetId)
+        .into_tuple()
+        .all(db.conn())
+        .await?;
+    let mut standing: HashMap<i32, Coverage> = HashMap::new();
+    for chunk in before.chunks(1000) {
+        for row in subnet_scan_stat::Entity::find()
+            .filter(subnet_scan_stat::Column::ScanId.is_in(chunk.iter().copied()))
+            .all(db.conn())
+            .await?
+        {
+            standing.insert(row.subnet_id, Coverage::from(&row));
+        }
+    }
+    let mut points = Vec::with_capacity(window.len());
+    for row in &window {
+        standing.insert(row.subnet_id, Coverage::from(row));
+        let mut total = Coverage::default();
+        for c in standing.values() {
+            total.protected += c.protected;
+            total.unprotected += c.unprotected;
+            total.unknown += c.unknown;
+            total.out_of_scope += c.out_of_scope;
+            total.down += c.down;
+        }
+        points.push(TrendPoint {
+            scan_id: row.scan_id,
+            finished_at: row.finished_at,
+            coverage: total,
+        });
+    }
+    Ok(points)
+}
+
+/// The estate's coverage right after one scan finished.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrendPoint {
+    pub scan_id: i32,
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+    pub coverage: Coverage,
+}
+
+/// Hosts unprotected in their subnet's newest finished scan that were not
+/// unprotected in the scan before it, across every subnet, at most `limit`.
+pub async fn newly_unprotected_everywhere(
+    db: &Db,
+    limit: usize,
+) -> Result<Vec<host_result::Model>, StorageError> {
+    let mut found = Vec::new();
+    for row in latest_per_subnet(db).await? {
+        if row.newly_unprotected == 0 {
+            continue;
+        }
+        found.extend(crate::scans::newly_unprotected(db, row.scan_id).await?);
+        if found.len() >= limit {
+            break;
+        }
+    }
+    found.truncate(limit);
+    Ok(found)
 }

@@ -4,7 +4,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 
 use crate::coverage::{self, OverrideRule, Verdict};
@@ -52,7 +53,23 @@ pub async fn acknowledge(
     address: &str,
     note: &str,
 ) -> Result<host::Model, StorageError> {
-    let Some(found) = get(db, address).await? else {
+    let txn = db.conn().begin().await?;
+    let updated = acknowledge_in(&txn, actor, address, note).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+async fn acknowledge_in(
+    conn: &impl ConnectionTrait,
+    actor: &str,
+    address: &str,
+    note: &str,
+) -> Result<host::Model, StorageError> {
+    let Some(found) = host::Entity::find()
+        .filter(host::Column::Address.eq(address))
+        .one(conn)
+        .await?
+    else {
         return Err(StorageError::invalid(
             "address",
             format!("No scan has seen {address} yet."),
@@ -72,9 +89,9 @@ pub async fn acknowledge(
     row.remediation_note = Set(Some(note.trim().to_owned()));
     row.remediation_by = Set(Some(actor.to_owned()));
     row.remediation_changed_at = Set(Some(Utc::now()));
-    let updated = row.update(db.conn()).await?;
+    let updated = row.update(conn).await?;
     audit::record(
-        db.conn(),
+        conn,
         actor,
         "remediation.acknowledge",
         &format!("host:{address}"),
@@ -109,10 +126,21 @@ pub async fn set_override(
     address: &str,
     new: NewOverride,
 ) -> Result<host_override::Model, StorageError> {
-    let parsed: std::net::IpAddr = address.trim().parse().map_err(|_| {
-        StorageError::invalid("address", format!("“{address}” is not an IP address."))
-    })?;
-    let address = parsed.to_string();
+    let mut saved = set_overrides(db, actor, &[address.to_owned()], new).await?;
+    saved
+        .pop()
+        .ok_or_else(|| StorageError::invalid("address", "Choose at least one host."))
+}
+
+/// Sets the same override for several addresses in one transaction: either
+/// every address gets it or none does. Each newest result is then re-judged.
+pub async fn set_overrides(
+    db: &Db,
+    actor: &str,
+    addresses: &[String],
+    new: NewOverride,
+) -> Result<Vec<host_override::Model>, StorageError> {
+    let addresses = parse_addresses(addresses)?;
     if let Some(class) = &new.device_class
         && !DEVICE_CLASSES.contains(&class.as_str())
     {
@@ -136,41 +164,110 @@ pub async fn set_override(
             "Say why, so the next person understands the override.",
         ));
     }
+    let reason = new.reason.trim().to_owned();
     let txn = db.conn().begin().await?;
-    host_override::Entity::delete_many()
-        .filter(host_override::Column::Address.eq(&address))
-        .exec(&txn)
+    let mut saved = Vec::with_capacity(addresses.len());
+    for address in &addresses {
+        host_override::Entity::delete_many()
+            .filter(host_override::Column::Address.eq(address))
+            .exec(&txn)
+            .await?;
+        saved.push(
+            host_override::ActiveModel {
+                address: Set(address.clone()),
+                device_class: Set(new.device_class.clone()),
+                out_of_scope: Set(new.out_of_scope),
+                reason: Set(reason.clone()),
+                created_by: Set(actor.to_owned()),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?,
+        );
+        audit::record(
+            &txn,
+            actor,
+            "override.set",
+            &format!("host:{address}"),
+            serde_json::json!({ "device_class": new.device_class, "out_of_scope": new.out_of_scope, "reason": reason }),
+        )
         .await?;
-    let saved = host_override::ActiveModel {
-        address: Set(address.clone()),
-        device_class: Set(new.device_class.clone()),
-        out_of_scope: Set(new.out_of_scope),
-        reason: Set(new.reason.trim().to_owned()),
-        created_by: Set(actor.to_owned()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
     }
-    .insert(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        actor,
-        "override.set",
-        &format!("host:{address}"),
-        serde_json::json!({ "device_class": new.device_class, "out_of_scope": new.out_of_scope, "reason": saved.reason }),
-    )
-    .await?;
     txn.commit().await?;
-    rejudge_latest(
-        db,
-        &address,
-        Some(OverrideRule {
-            device_class: new.device_class,
-            out_of_scope: new.out_of_scope,
-        }),
-    )
-    .await?;
+    for address in &addresses {
+        rejudge_latest(
+            db,
+            address,
+            Some(OverrideRule {
+                device_class: new.device_class.clone(),
+                out_of_scope: new.out_of_scope,
+            }),
+        )
+        .await?;
+    }
     Ok(saved)
+}
+
+/// The device classes a person may choose.
+pub fn device_classes() -> &'static [&'static str] {
+    &DEVICE_CLASSES
+}
+
+/// Normalised, de-duplicated addresses; an error names the first that is not one.
+fn parse_addresses(addresses: &[String]) -> Result<Vec<String>, StorageError> {
+    if addresses.is_empty() {
+        return Err(StorageError::invalid(
+            "address",
+            "Choose at least one host.",
+        ));
+    }
+    let mut parsed = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let ip: std::net::IpAddr = address.trim().parse().map_err(|_| {
+            StorageError::invalid("address", format!("“{address}” is not an IP address."))
+        })?;
+        let text = ip.to_string();
+        if !parsed.contains(&text) {
+            parsed.push(text);
+        }
+    }
+    Ok(parsed)
+}
+
+/// Acknowledges several open gaps in one transaction: if any address is not an
+/// open gap, nothing changes and the error names it.
+pub async fn acknowledge_many(
+    db: &Db,
+    actor: &str,
+    addresses: &[String],
+    note: &str,
+) -> Result<Vec<host::Model>, StorageError> {
+    let addresses = parse_addresses(addresses)?;
+    let txn = db.conn().begin().await?;
+    let mut updated = Vec::with_capacity(addresses.len());
+    for address in &addresses {
+        updated.push(acknowledge_in(&txn, actor, address, note).await?);
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// What people decided about one address over time (set and cleared
+/// overrides), newest first.
+pub async fn override_history(
+    db: &Db,
+    address: &str,
+    limit: u64,
+) -> Result<Vec<crate::entities::audit_log::Model>, StorageError> {
+    use crate::entities::audit_log;
+    Ok(audit_log::Entity::find()
+        .filter(audit_log::Column::Subject.eq(format!("host:{address}")))
+        .filter(audit_log::Column::Action.starts_with("override."))
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit)
+        .all(db.conn())
+        .await?)
 }
 
 /// Removes a person's override; the newest result is judged on evidence again.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod account;
 pub mod admin;
+pub mod views;
 
 /// A message about one form field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +111,12 @@ pub struct ProfileView {
 
 /// How many gap hosts one page shows.
 pub const GAP_PAGE_SIZE: u64 = 200;
+
+/// Storage errors become messages for people (used by the view functions).
+#[cfg(feature = "ssr")]
+pub(crate) fn ssr_to_server_error(error: storage::StorageError) -> ServerFnError {
+    ssr::to_server_error(error)
+}
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {

@@ -1,6 +1,8 @@
 mod add_subnet;
 mod login;
 mod admin;
+mod gaps;
+mod host;
 mod not_found;
 mod overview;
 mod profiles;
@@ -10,6 +12,7 @@ mod subnet;
 pub use add_subnet::AddSubnet;
 pub use login::Login;
 pub use admin::{AdminExclusions, AdminProfiles, AdminSchedules, AdminSubnets};
+pub use host::HostPage;
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use profiles::Profiles;

@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{CancelScan, ScanView, StartScan, SubnetReport, load_subnet_report};
-use crate::components::{CoverageBar, ErrorNotice, VerdictBadge, error_text};
+use crate::components::{CoverageBar, ErrorNotice, error_text};
 use crate::format;
 
 /// How often the page asks for fresh numbers while a scan runs.
@@ -21,6 +21,10 @@ pub fn SubnetPage() -> impl IntoView {
             .and_then(|id| id.parse::<i32>().ok())
     };
     let (refresh, set_refresh) = signal(0u32);
+    provide_context(super::gaps::RefreshSubnet {
+        refresh: set_refresh,
+        outcome: RwSignal::new(None),
+    });
     let report = Resource::new(
         move || (subnet_id(), refresh.get()),
         |(id, _)| async move {
@@ -75,9 +79,7 @@ fn SubnetView(
     cancel: ServerAction<CancelScan>,
 ) -> impl IntoView {
     let SubnetReport {
-        subnet,
-        gaps,
-        gap_total,
+        subnet, gap_total, ..
     } = report;
     let subnet_id = subnet.id;
     let active = subnet.active.clone();
@@ -121,7 +123,7 @@ fn SubnetView(
         <p class="notice error" role="alert" hidden=move || start_error().is_none()>{start_error}</p>
         {active.map(|scan| view! { <ScanProgress scan/> })}
         {match subnet.last_done {
-            Some(scan) => view! { <LastScan scan gaps gap_total/> }.into_any(),
+            Some(scan) => view! { <LastScan scan gap_total subnet_id/> }.into_any(),
             None => view! {
                 <section class="empty-state">
                     <h2>"Not scanned yet"</h2>
@@ -152,14 +154,13 @@ fn ScanProgress(scan: ScanView) -> impl IntoView {
 }
 
 #[component]
-fn LastScan(scan: ScanView, gaps: Vec<crate::api::GapHost>, gap_total: i64) -> impl IntoView {
+fn LastScan(scan: ScanView, gap_total: i64, subnet_id: i32) -> impl IntoView {
     let compliance = scan.compliance_percent();
     let finished = scan
         .finished_at
         .as_deref()
         .map(format::timestamp)
         .unwrap_or_default();
-    let shown = gaps.len();
     view! {
         <section class="summary" aria-label="Last scan">
             <div class="kpi">
@@ -181,50 +182,17 @@ fn LastScan(scan: ScanView, gaps: Vec<crate::api::GapHost>, gap_total: i64) -> i
                 {scan.error.map(|e| format!(" Note: {e}"))}
             </p>
         </section>
-        <section aria-labelledby="gaps-heading">
-            <h2 id="gaps-heading">{format!("Hosts without an AV agent port open ({gap_total})")}</h2>
-            {if gaps.is_empty() && compliance.is_none() {
-                view! {
-                    <p class="notice">
-                        "No Windows-class host answered in this scan, so there is nothing to count. "
-                        "Check that this subnet is reachable from the avsweep server."
-                    </p>
-                }.into_any()
-            } else if gaps.is_empty() {
-                view! { <p class="notice success">"Every answering host in scope showed an AV agent port."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data" data-testid="gap-list">
-                        <caption class="visually-hidden">"Hosts without an AV agent port open"</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Address"</th>
-                                <th scope="col">"Verdict"</th>
-                                <th scope="col">"Device"</th>
-                                <th scope="col">"Ports"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {gaps.into_iter().map(|host| view! {
-                                <tr>
-                                    <td class="mono">{host.address}</td>
-                                    <td><VerdictBadge verdict=host.verdict/></td>
-                                    <td>{host.device_class}</td>
-                                    <td class="mono">
-                                        {host.ports.iter()
-                                            .map(|p| format!("{}/{} ({})", p.port, p.state, p.reason))
-                                            .collect::<Vec<_>>()
-                                            .join(", ")}
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    {(i64::try_from(shown).unwrap_or(i64::MAX) < gap_total).then(|| view! {
-                        <p class="muted">{format!("Showing the first {shown} of {gap_total} hosts, in address order.")}</p>
-                    })}
-                }.into_any()
-            }}
-        </section>
+        {if compliance.is_none() && gap_total == 0 {
+            view! {
+                <p class="notice">
+                    "No Windows-class host answered in this scan, so there is nothing to count. "
+                    "Check that this subnet is reachable from the avsweep server."
+                </p>
+            }.into_any()
+        } else if gap_total == 0 {
+            view! { <p class="notice success">"Every answering host in scope showed an AV agent port."</p> }.into_any()
+        } else {
+            view! { <super::gaps::GapSection subnet_id/> }.into_any()
+        }}
     }
 }

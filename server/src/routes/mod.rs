@@ -1,3 +1,4 @@
 //! Plain axum routes beside the Leptos pages and server functions.
 
 pub mod events;
+pub mod export;
