@@ -9,6 +9,9 @@
 //! | web assets     | `site_root`    | `LEPTOS_SITE_ROOT` | `target/site`                   |
 //! | scan workers   | `scan_workers` | `AVSWEEP_SCAN_WORKERS` | `1`                         |
 //! | sockets per scan | `scan_sockets` | `AVSWEEP_SCAN_SOCKETS` | `4096` (connects in flight per worker) |
+//! | address cap    | `scan_address_cap` | `AVSWEEP_SCAN_ADDRESS_CAP` | `65536` (a /16; larger scans need confirmation) |
+//! | probe rate     | `scan_rate`    | `AVSWEEP_SCAN_RATE` | `5000` probes/s per scan (0 = unlimited) |
+//! | import size    | `import_max_bytes` | `AVSWEEP_IMPORT_MAX_BYTES` | `20971520` (20 MiB per nmap XML upload) |
 //!
 //! The file is `AVSWEEP_CONFIG` if set, else `avsweep.toml` in the working
 //! directory if it exists.
@@ -21,6 +24,11 @@ use serde::Deserialize;
 use crate::ServerError;
 
 pub const DEFAULT_SCAN_SOCKETS: usize = 4096;
+/// A /16: scans of more addresses need a person's explicit confirmation.
+pub const DEFAULT_SCAN_ADDRESS_CAP: u64 = 65536;
+/// Probes per second one scan sends at most unless the job says otherwise.
+pub const DEFAULT_SCAN_RATE: u32 = 5000;
+pub const DEFAULT_IMPORT_MAX_BYTES: usize = 20 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -33,6 +41,12 @@ pub struct Config {
     /// open-file limit with the database pool and HTTP clients, so a scan
     /// does not take every descriptor the way the command-line scanner may.
     pub scan_sockets: usize,
+    /// Scans of more addresses than this need `confirm_large`.
+    pub scan_address_cap: u64,
+    /// Default probes per second per scan; `None` = unlimited.
+    pub scan_rate: Option<u32>,
+    /// Largest nmap XML file the upload and the CLI import accept.
+    pub import_max_bytes: usize,
 }
 
 /// The TOML file's shape: every key optional.
@@ -45,6 +59,9 @@ struct FileConfig {
     site_root: Option<String>,
     scan_workers: Option<usize>,
     scan_sockets: Option<usize>,
+    scan_address_cap: Option<usize>,
+    scan_rate: Option<usize>,
+    import_max_bytes: Option<usize>,
 }
 
 impl Config {
@@ -119,6 +136,35 @@ impl Config {
             file.scan_sockets.unwrap_or(DEFAULT_SCAN_SOCKETS),
             "a scan needs at least one socket",
         )?;
+        let scan_address_cap = count_setting(
+            "AVSWEEP_SCAN_ADDRESS_CAP",
+            env("AVSWEEP_SCAN_ADDRESS_CAP"),
+            file.scan_address_cap
+                .unwrap_or(DEFAULT_SCAN_ADDRESS_CAP as usize),
+            "a cap of 0 would refuse every scan",
+        )?;
+        let scan_rate = number_setting(
+            "AVSWEEP_SCAN_RATE",
+            env("AVSWEEP_SCAN_RATE"),
+            file.scan_rate.unwrap_or(DEFAULT_SCAN_RATE as usize),
+        )?;
+        let scan_rate = match u32::try_from(scan_rate) {
+            Ok(0) => None,
+            Ok(rate) => Some(rate),
+            Err(_) => {
+                return Err(ServerError::BadSetting {
+                    name: "AVSWEEP_SCAN_RATE",
+                    value: scan_rate.to_string(),
+                    reason: "give probes per second up to 4294967295, or 0 for no limit".into(),
+                });
+            }
+        };
+        let import_max_bytes = count_setting(
+            "AVSWEEP_IMPORT_MAX_BYTES",
+            env("AVSWEEP_IMPORT_MAX_BYTES"),
+            file.import_max_bytes.unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
+            "an import limit of 0 bytes would refuse every file",
+        )?;
         Ok(Config {
             listen_addr,
             database_url,
@@ -126,7 +172,26 @@ impl Config {
             site_root,
             scan_workers,
             scan_sockets,
+            scan_address_cap: scan_address_cap as u64,
+            scan_rate,
+            import_max_bytes,
         })
+    }
+}
+
+/// A whole number from the environment (winning) or the file/default.
+fn number_setting(
+    name: &'static str,
+    from_env: Option<String>,
+    otherwise: usize,
+) -> Result<usize, ServerError> {
+    match from_env {
+        Some(text) => text.trim().parse().map_err(|e| ServerError::BadSetting {
+            name,
+            value: text.clone(),
+            reason: format!("{e}; give a whole number such as {otherwise}"),
+        }),
+        None => Ok(otherwise),
     }
 }
 
@@ -137,14 +202,7 @@ fn count_setting(
     otherwise: usize,
     why_not_zero: &str,
 ) -> Result<usize, ServerError> {
-    let value = match from_env {
-        Some(text) => text.parse().map_err(|e| ServerError::BadSetting {
-            name,
-            value: text.clone(),
-            reason: format!("{e}; give a whole number such as {otherwise}"),
-        })?,
-        None => otherwise,
-    };
+    let value = number_setting(name, from_env, otherwise)?;
     if value == 0 {
         return Err(ServerError::BadSetting {
             name,
@@ -176,6 +234,25 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://data/avsweep.db?mode=rwc");
         assert_eq!(config.scan_workers, 1);
         assert_eq!(config.scan_sockets, DEFAULT_SCAN_SOCKETS);
+        assert_eq!(config.scan_address_cap, 65536);
+        assert_eq!(config.scan_rate, Some(DEFAULT_SCAN_RATE));
+        assert_eq!(config.import_max_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn scope_limits_are_configurable() {
+        let config = load(
+            "scan_address_cap = 256\nimport_max_bytes = 1000",
+            &[("AVSWEEP_SCAN_RATE", "0")],
+        )
+        .unwrap();
+        assert_eq!(config.scan_address_cap, 256);
+        assert_eq!(config.scan_rate, None, "0 = unlimited");
+        assert_eq!(config.import_max_bytes, 1000);
+        let error = load("", &[("AVSWEEP_SCAN_ADDRESS_CAP", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("refuse every scan"), "{error}");
     }
 
     #[test]

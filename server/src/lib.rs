@@ -2,6 +2,7 @@
 
 pub mod config;
 mod error;
+pub mod import;
 pub mod scheduler;
 pub mod startup;
 pub mod worker;

@@ -85,6 +85,9 @@ fn SubnetView(
         Some(Err(e)) => Some(error_text(&e)),
         _ => None,
     };
+    // Over the address cap the server asks for a confirmation; offer it right there.
+    let needs_confirmation =
+        move || start_error().is_some_and(|message| message.contains("confirm the large scan"));
     view! {
         <Title text=subnet.name.clone()/>
         <div class="page-head">
@@ -110,9 +113,23 @@ fn SubnetView(
                             class="button primary"
                             data-testid="scan-now"
                             disabled=move || start.pending().get()
-                            on:click=move |_| { start.dispatch(StartScan { subnet_id }); }
+                            on:click=move |_| {
+                                start.dispatch(StartScan { subnet_id, confirm_large: false, max_rate: None });
+                            }
                         >
                             "Scan now"
+                        </button>
+                        <button
+                            type="button"
+                            class="button"
+                            data-testid="scan-confirm-large"
+                            hidden=move || !needs_confirmation()
+                            disabled=move || start.pending().get()
+                            on:click=move |_| {
+                                start.dispatch(StartScan { subnet_id, confirm_large: true, max_rate: None });
+                            }
+                        >
+                            "Scan all addresses anyway"
                         </button>
                     }.into_any(),
                 }}
@@ -207,12 +224,20 @@ fn LastScan(scan: ScanView, gaps: Vec<crate::api::GapHost>, gap_total: i64) -> i
                         <tbody>
                             {gaps.into_iter().map(|host| view! {
                                 <tr>
-                                    <td class="mono">{host.address}</td>
+                                    <td class="mono">
+                                        {host.address}
+                                        {host.dns_name.map(|name| view! {
+                                            <span class="host-name">{name}</span>
+                                        })}
+                                    </td>
                                     <td><VerdictBadge verdict=host.verdict/></td>
                                     <td>{host.device_class}</td>
                                     <td class="mono">
                                         {host.ports.iter()
-                                            .map(|p| format!("{}/{} ({})", p.port, p.state, p.reason))
+                                            .map(|p| match &p.banner {
+                                                Some(banner) => format!("{}/{} ({}) “{}”", p.port, p.state, p.reason, banner.trim()),
+                                                None => format!("{}/{} ({})", p.port, p.state, p.reason),
+                                            })
                                             .collect::<Vec<_>>()
                                             .join(", ")}
                                     </td>

@@ -34,6 +34,10 @@ pub struct Model {
     /// Comma-separated excluded blocks inside the targets, fixed when queued
     /// so a resumed scan walks the same permutation.
     pub excludes: String,
+    /// Probes per second this scan may send at most; `None` = the server's default.
+    pub max_rate: Option<i32>,
+    /// "scan" (avsweep probed the network) or "import" (an nmap XML file).
+    pub source: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
