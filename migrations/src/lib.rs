@@ -6,6 +6,7 @@ mod m20261126_000001_walking_skeleton;
 mod m20261127_000001_coverage_model;
 mod m20261128_000001_accounts;
 mod m20261128_000003_ops;
+mod m20261128_000004_import;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_coverage_model::Migration),
             Box::new(m20261128_000001_accounts::Migration),
             Box::new(m20261128_000003_ops::Migration),
+            Box::new(m20261128_000004_import::Migration),
         ]
     }
 }

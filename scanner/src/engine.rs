@@ -78,6 +78,11 @@ pub struct ScanConfig {
     /// (the default) looks nothing up, like nmap's `-n`: a scan sends packets
     /// only where it was told to.
     pub dns_servers: Vec<SocketAddr>,
+    /// Addresses that must never be contacted (exclusions added after the
+    /// targets were fixed). They keep their permutation positions, so a resumed
+    /// scan walks the same order, but no packet is ever sent to them and they
+    /// produce no host result.
+    pub never_probe: TargetSet,
 }
 
 impl ScanConfig {
@@ -101,6 +106,7 @@ impl ScanConfig {
             seed: random_seed(),
             start_position: 0,
             dns_servers: Vec::new(),
+            never_probe: TargetSet::default(),
         }
     }
 }
@@ -646,6 +652,8 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
     // Each running host holds at least one socket while it probes; more hosts than sockets would only queue.
     let host_parallelism = engine.sockets.available_permits().max(1);
     let (mut hosts_up, mut hosts_down) = (0u64, 0u64);
+    // Positions whose address is in `never_probe`: passed over, never contacted.
+    let mut passed_over = 0u64;
     let mut cancelled = false;
     let mut ticker = tokio::time::interval(PROGRESS_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -663,6 +671,16 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
                 break;
             };
             window.started(next_position);
+            if engine.config.never_probe.contains(address) {
+                window.finish(next_position);
+                next_position += 1;
+                passed_over += 1;
+                if passed_over.is_multiple_of(4096) {
+                    // A large excluded block must not hold this runtime thread for long.
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            }
             let handle = running.spawn(engine.clone().scan_host(next_position, address));
             running_positions.insert(handle.id(), next_position);
             next_position += 1;
@@ -681,7 +699,7 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
                 break;
             }
             _ = ticker.tick() => {
-                let progress = progress(&engine, started, first, hosts_up + hosts_down, total, window.resume_position());
+                let progress = progress(&engine, started, first, hosts_up + hosts_down + passed_over, total, window.resume_position());
                 let _ = events.send(ScanEvent::Progress(progress)).await;
             }
             joined = running.join_next_with_id() => {
@@ -717,7 +735,7 @@ async fn drive(engine: Arc<Engine>, events: mpsc::Sender<ScanEvent>) {
             &engine,
             started,
             first,
-            finished,
+            finished + passed_over,
             total,
             window.resume_position(),
         )))
@@ -763,6 +781,43 @@ fn progress(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn never_probe_addresses_keep_positions_but_get_no_result() {
+        // Loopback only: 127.0.0.1-8 with ports nobody listens on.
+        let mut config = ScanConfig::new(TargetSet::parse("127.0.0.1-8").expect("valid"), vec![9]);
+        config.skip_discovery = true;
+        config.max_in_flight = Some(16);
+        config.seed = 7;
+        config.never_probe = TargetSet::parse("127.0.0.3,127.0.0.6-7").expect("valid");
+        let mut handle = start(config);
+        let mut addresses = Vec::new();
+        let mut last_progress = None;
+        while let Some(event) = handle.next().await {
+            match event {
+                ScanEvent::Host(host) => addresses.push(host.address.to_string()),
+                ScanEvent::Progress(progress) => last_progress = Some(progress),
+                ScanEvent::Finished(_) => break,
+            }
+        }
+        addresses.sort();
+        assert_eq!(
+            addresses,
+            [
+                "127.0.0.1",
+                "127.0.0.2",
+                "127.0.0.4",
+                "127.0.0.5",
+                "127.0.0.8"
+            ]
+        );
+        let progress = last_progress.expect("a final progress report");
+        assert_eq!((progress.done, progress.total), (8, 8));
+        assert_eq!(
+            progress.resume_position, 8,
+            "passed-over positions count as finished"
+        );
+    }
 
     #[test]
     fn completion_window_tracks_lowest_unfinished() {

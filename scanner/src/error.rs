@@ -40,6 +40,14 @@ pub enum Error {
         "test lab: {step} failed: {detail}; the lab needs root, iproute2 (ip netns) and nftables"
     )]
     Lab { step: String, detail: String },
+    #[error(
+        "the file is {size} bytes; imports are limited to {limit} bytes. Split the scan into smaller files or raise the limit"
+    )]
+    ImportTooLarge { size: u64, limit: u64 },
+    #[error(
+        "cannot import this file ({at}): {problem}. Import nmap XML as written by `nmap -sT -oX file.xml` or `avsweep scan -oX file.xml`"
+    )]
+    BadImport { at: String, problem: String },
     #[error("{0}; run with --help for the accepted options")]
     Usage(String),
     #[error(

@@ -14,6 +14,7 @@ pub mod catalogue;
 mod classify;
 mod engine;
 mod error;
+pub mod import;
 pub mod output;
 mod permutation;
 mod ports;

@@ -133,9 +133,54 @@ impl TargetSet {
         })
     }
 
+    /// Whether every address of this set is also in `other`.
+    pub fn is_subset_of(&self, other: &TargetSet) -> bool {
+        subtract(&self.intervals, &other.intervals).is_empty()
+    }
+
     /// Number of separate address ranges held (memory is proportional to this).
     pub fn range_count(&self) -> usize {
         self.intervals.len()
+    }
+}
+
+/// Writes the set back as a target specification that parses to the same set:
+/// the fewest CIDR blocks per range, single addresses bare, comma-separated.
+impl std::fmt::Display for TargetSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        let mut write_block = |f: &mut std::fmt::Formatter<'_>, net: IpNet| {
+            let separator = if first { "" } else { "," };
+            first = false;
+            if net.prefix_len() == net.max_prefix_len() {
+                write!(f, "{separator}{}", net.addr())
+            } else {
+                write!(f, "{separator}{net}")
+            }
+        };
+        for interval in &self.intervals {
+            if interval.v6 {
+                let blocks = ipnet::Ipv6Subnets::new(
+                    Ipv6Addr::from(interval.start),
+                    Ipv6Addr::from(interval.end),
+                    0,
+                );
+                for block in blocks {
+                    write_block(f, IpNet::V6(block))?;
+                }
+            } else {
+                // IPv4 intervals only ever hold 32-bit values.
+                let blocks = ipnet::Ipv4Subnets::new(
+                    Ipv4Addr::from(interval.start as u32),
+                    Ipv4Addr::from(interval.end as u32),
+                    0,
+                );
+                for block in blocks {
+                    write_block(f, IpNet::V4(block))?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -468,6 +513,26 @@ mod tests {
     fn over_fragmented_specs_are_refused() {
         let err = TargetSet::parse("*.*.*.1").expect_err("16M runs");
         assert!(err.to_string().contains("CIDR"), "{err}");
+    }
+
+    #[test]
+    fn subsets_and_printing() {
+        let block = TargetSet::parse("10.0.0.0/24").expect("valid");
+        assert!(
+            TargetSet::parse("10.0.0.7-9")
+                .expect("valid")
+                .is_subset_of(&block)
+        );
+        assert!(
+            !TargetSet::parse("10.0.0.0/23")
+                .expect("valid")
+                .is_subset_of(&block)
+        );
+        let cut = TargetSet::parse_with_exclusions("10.0.0.0/24 ::1", "10.0.0.1").expect("valid");
+        assert_eq!(
+            cut.to_string(),
+            "10.0.0.0,10.0.0.2/31,10.0.0.4/30,10.0.0.8/29,10.0.0.16/28,10.0.0.32/27,10.0.0.64/26,10.0.0.128/25,::1"
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! | session idle timeout | `session_idle_minutes` | `AVSWEEP_SESSION_IDLE_MINUTES` | `30` |
 //! | session absolute timeout | `session_max_hours` | `AVSWEEP_SESSION_MAX_HOURS` | `12` |
 //! | `Secure` cookie (behind HTTPS) | `cookie_secure` | `AVSWEEP_COOKIE_SECURE` | `false` |
+//! | address cap    | `scan_address_cap` | `AVSWEEP_SCAN_ADDRESS_CAP` | `65536` (a /16; larger scans need confirmation) |
+//! | probe rate     | `scan_rate`    | `AVSWEEP_SCAN_RATE` | `5000` probes/s per scan (0 = unlimited) |
+//! | import size    | `import_max_bytes` | `AVSWEEP_IMPORT_MAX_BYTES` | `20971520` (20 MiB per nmap XML upload) |
 //!
 //! The file is `AVSWEEP_CONFIG` if set, else `avsweep.toml` in the working
 //! directory if it exists.
@@ -26,6 +29,11 @@ use crate::ServerError;
 use crate::auth::AuthSettings;
 
 pub const DEFAULT_SCAN_SOCKETS: usize = 4096;
+/// A /16: scans of more addresses need a person's explicit confirmation.
+pub const DEFAULT_SCAN_ADDRESS_CAP: u64 = 65536;
+/// Probes per second one scan sends at most unless the job says otherwise.
+pub const DEFAULT_SCAN_RATE: u32 = 5000;
+pub const DEFAULT_IMPORT_MAX_BYTES: usize = 20 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -43,6 +51,12 @@ pub struct Config {
     pub dns_servers: Vec<SocketAddr>,
     /// Session timeouts and the cookie's `Secure` flag.
     pub auth: AuthSettings,
+    /// Scans of more addresses than this need `confirm_large`.
+    pub scan_address_cap: u64,
+    /// Default probes per second per scan; `None` = unlimited.
+    pub scan_rate: Option<u32>,
+    /// Largest nmap XML file the upload and the CLI import accept.
+    pub import_max_bytes: usize,
 }
 
 /// The TOML file's shape: every key optional.
@@ -59,6 +73,9 @@ struct FileConfig {
     session_idle_minutes: Option<usize>,
     session_max_hours: Option<usize>,
     cookie_secure: Option<bool>,
+    scan_address_cap: Option<usize>,
+    scan_rate: Option<usize>,
+    import_max_bytes: Option<usize>,
 }
 
 impl Config {
@@ -183,6 +200,35 @@ impl Config {
             },
             cookie_secure,
         };
+        let scan_address_cap = count_setting(
+            "AVSWEEP_SCAN_ADDRESS_CAP",
+            env("AVSWEEP_SCAN_ADDRESS_CAP"),
+            file.scan_address_cap
+                .unwrap_or(DEFAULT_SCAN_ADDRESS_CAP as usize),
+            "a cap of 0 would refuse every scan",
+        )?;
+        let scan_rate = number_setting(
+            "AVSWEEP_SCAN_RATE",
+            env("AVSWEEP_SCAN_RATE"),
+            file.scan_rate.unwrap_or(DEFAULT_SCAN_RATE as usize),
+        )?;
+        let scan_rate = match u32::try_from(scan_rate) {
+            Ok(0) => None,
+            Ok(rate) => Some(rate),
+            Err(_) => {
+                return Err(ServerError::BadSetting {
+                    name: "AVSWEEP_SCAN_RATE",
+                    value: scan_rate.to_string(),
+                    reason: "give probes per second up to 4294967295, or 0 for no limit".into(),
+                });
+            }
+        };
+        let import_max_bytes = count_setting(
+            "AVSWEEP_IMPORT_MAX_BYTES",
+            env("AVSWEEP_IMPORT_MAX_BYTES"),
+            file.import_max_bytes.unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
+            "an import limit of 0 bytes would refuse every file",
+        )?;
         Ok(Config {
             listen_addr,
             database_url,
@@ -192,6 +238,9 @@ impl Config {
             scan_sockets,
             dns_servers,
             auth,
+            scan_address_cap: scan_address_cap as u64,
+            scan_rate,
+            import_max_bytes,
         })
     }
 }
@@ -211,6 +260,22 @@ fn dns_server(text: &str) -> Result<SocketAddr, ServerError> {
         })
 }
 
+/// A whole number from the environment (winning) or the file/default.
+fn number_setting(
+    name: &'static str,
+    from_env: Option<String>,
+    otherwise: usize,
+) -> Result<usize, ServerError> {
+    match from_env {
+        Some(text) => text.trim().parse().map_err(|e| ServerError::BadSetting {
+            name,
+            value: text.clone(),
+            reason: format!("{e}; give a whole number such as {otherwise}"),
+        }),
+        None => Ok(otherwise),
+    }
+}
+
 /// A positive whole number from the environment (winning) or the file/default.
 fn count_setting(
     name: &'static str,
@@ -218,14 +283,7 @@ fn count_setting(
     otherwise: usize,
     why_not_zero: &str,
 ) -> Result<usize, ServerError> {
-    let value = match from_env {
-        Some(text) => text.parse().map_err(|e| ServerError::BadSetting {
-            name,
-            value: text.clone(),
-            reason: format!("{e}; give a whole number such as {otherwise}"),
-        })?,
-        None => otherwise,
-    };
+    let value = number_setting(name, from_env, otherwise)?;
     if value == 0 {
         return Err(ServerError::BadSetting {
             name,
@@ -257,6 +315,25 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://data/avsweep.db?mode=rwc");
         assert_eq!(config.scan_workers, 1);
         assert_eq!(config.scan_sockets, DEFAULT_SCAN_SOCKETS);
+        assert_eq!(config.scan_address_cap, 65536);
+        assert_eq!(config.scan_rate, Some(DEFAULT_SCAN_RATE));
+        assert_eq!(config.import_max_bytes, 20 * 1024 * 1024);
+    }
+
+    #[test]
+    fn scope_limits_are_configurable() {
+        let config = load(
+            "scan_address_cap = 256\nimport_max_bytes = 1000",
+            &[("AVSWEEP_SCAN_RATE", "0")],
+        )
+        .unwrap();
+        assert_eq!(config.scan_address_cap, 256);
+        assert_eq!(config.scan_rate, None, "0 = unlimited");
+        assert_eq!(config.import_max_bytes, 1000);
+        let error = load("", &[("AVSWEEP_SCAN_ADDRESS_CAP", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("refuse every scan"), "{error}");
     }
 
     #[test]

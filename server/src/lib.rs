@@ -4,6 +4,7 @@ pub mod auth;
 pub mod config;
 mod error;
 pub mod routes;
+pub mod import;
 pub mod scheduler;
 pub mod startup;
 pub mod worker;

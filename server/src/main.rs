@@ -20,12 +20,18 @@ Usage:
   avsweep scan [OPTIONS] TARGETS...
                            scan from the command line with nmap's flags
                            (see `avsweep scan --help`)
+  avsweep import FILE.xml --subnet CIDR
+                           store an nmap XML file (nmap -sT -oX) as a finished
+                           scan of a defined subnet; hosts outside it or
+                           excluded are ignored and counted
   avsweep --version | --help
 
 Settings come from avsweep.toml (or AVSWEEP_CONFIG) and the environment:
   AVSWEEP_ADDR   listen address        (default 127.0.0.1:3000)
   DATABASE_URL   sqlite://… or postgres://…  (default sqlite in ./data)
-  AVSWEEP_DATA_DIR, LEPTOS_SITE_ROOT, AVSWEEP_SCAN_WORKERS, RUST_LOG
+  AVSWEEP_DATA_DIR, LEPTOS_SITE_ROOT, AVSWEEP_SCAN_WORKERS, RUST_LOG,
+  AVSWEEP_SCAN_ADDRESS_CAP (65536), AVSWEEP_SCAN_RATE (5000 probes/s, 0 = no limit),
+  AVSWEEP_IMPORT_MAX_BYTES (20 MiB), AVSWEEP_DNS_SERVERS (none)
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +42,7 @@ fn main() -> ExitCode {
         Some("migrate") => serve(true),
         Some("scan") => scanner::cli::run(args.collect::<Vec<OsString>>()),
         Some("user") => user_command(args.collect()),
+        Some("import") => import(args.collect::<Vec<OsString>>()),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -221,6 +228,69 @@ async fn run_user_command(args: &[String]) -> Result<String, UserCommandError> {
             Ok(format!("{} is now {sub}d", account.username))
         }
         other => Err(usage(&format!("unknown user command “{other}”"))),
+    }
+}
+
+/// `avsweep import FILE --subnet CIDR`.
+fn import(args: Vec<OsString>) -> ExitCode {
+    let mut file: Option<std::path::PathBuf> = None;
+    let mut subnet: Option<String> = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--subnet") => subnet = args.next().and_then(|v| v.into_string().ok()),
+            Some(text) if text.starts_with("--subnet=") => {
+                subnet = Some(text["--subnet=".len()..].to_owned())
+            }
+            Some(text) if text.starts_with('-') => {
+                eprintln!("avsweep import: unknown option “{text}”.\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+            _ if file.is_none() => file = Some(arg.into()),
+            _ => {
+                eprintln!("avsweep import: give one file.\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (Some(file), Some(subnet)) = (file, subnet) else {
+        eprintln!("avsweep import: give the file and --subnet CIDR.\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("avsweep: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
+    let result: Result<String, String> = runtime.block_on(async move {
+        let config = Config::load().map_err(|e| e.to_string())?;
+        let db = storage::Db::open(&config.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        server::import::import_file(&db, &file, &subnet, config.import_max_bytes, &actor)
+            .await
+            .map(|outcome| outcome.message())
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("avsweep import: {message}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use scanner::{BannerProbe, HostResult, ScanConfig, ScanEvent, TargetSet, TimingTemplate};
-use storage::coverage::{ObservedPort, ProfileRule, encode_hex};
+use storage::coverage::ProfileRule;
 use storage::entities::scan_job;
 use storage::scans::{self, HostRecord, JobStatus};
-use storage::{Db, JobSignal, StorageError, profiles};
+use storage::{Db, JobSignal, StorageError, exclusions, profiles, subnets};
 use tokio::sync::watch;
 
 /// How long an idle worker waits before looking for queued jobs again.
@@ -19,12 +19,14 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 const FLUSH_BATCH: usize = 500;
 
 /// What every scan a worker runs shares, from the server's configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScanSettings {
     /// Connects in flight per scan at most.
     pub sockets: usize,
     /// Reverse-DNS servers; empty looks nothing up.
     pub dns_servers: Vec<std::net::SocketAddr>,
+    /// Probes per second for jobs that set no rate of their own; `None` = unlimited.
+    pub default_rate: Option<u32>,
 }
 
 pub async fn run(
@@ -98,6 +100,10 @@ enum JobError {
     Targets(String),
     #[error("the scan's ports are invalid: {0}")]
     Ports(String),
+    #[error(
+        "refused: the scan's targets {targets} are not inside its subnet {subnet}; only subnets an administrator defined are scanned"
+    )]
+    OutOfScope { targets: String, subnet: String },
 }
 
 async fn run_job(
@@ -108,8 +114,37 @@ async fn run_job(
 ) -> Result<JobEnd, JobError> {
     let rules = scans::rules_for_job(db, &job).await?;
     let mut config = scan_config(&job, &rules)?;
+    guard_scope(db, &job, &config.targets).await?;
+    // Exclusions added after the job was queued: read now, at every start
+    // and resume, and handed to the scanner so it never sends them a packet.
+    // They do not change the targets, so resume positions stay valid.
+    let excluded_now: Vec<String> = exclusions::networks(db)
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    config.never_probe = TargetSet::parse(&excluded_now.join(","))
+        .map_err(|e| JobError::Targets(format!("an exclusion does not parse: {e}")))?;
     config.max_in_flight = Some(settings.sockets);
     config.dns_servers = settings.dns_servers.clone();
+    // The job's own rate, else the server's default; a slow timing template
+    // (T0–T2, set by scan_config) paces further still.
+    let limit = job
+        .max_rate
+        .and_then(|rate| u32::try_from(rate).ok())
+        .or(settings.default_rate)
+        .filter(|&rate| rate > 0)
+        .map(f64::from);
+    config.max_rate = match (config.max_rate, limit) {
+        (Some(template), Some(limit)) => Some(template.min(limit)),
+        (template, limit) => template.or(limit),
+    };
+    tracing::debug!(
+        scan = job.id,
+        never_probe = config.never_probe.len(),
+        max_rate = ?config.max_rate,
+        "scan limits"
+    );
     let mut scan = scanner::start(config);
     let mut pending: Vec<HostRecord> = Vec::new();
     let mut done = u64::try_from(job.done_addresses).unwrap_or(0);
@@ -180,6 +215,22 @@ async fn run_job(
     Ok(JobEnd::Finished(status))
 }
 
+/// The last check before any packet: a job only ever scans inside the subnet
+/// an administrator defined (whatever wrote the job row).
+async fn guard_scope(db: &Db, job: &scan_job::Model, targets: &TargetSet) -> Result<(), JobError> {
+    let subnet = subnets::get(db, job.subnet_id).await?;
+    let defined = TargetSet::parse(&subnet.cidr)
+        .map_err(|e| JobError::Targets(format!("the subnet does not parse: {e}")))?;
+    if !targets.is_subset_of(&defined) {
+        tracing::error!(scan = job.id, targets = %job.targets, subnet = %subnet.cidr, "scan outside its subnet refused");
+        return Err(JobError::OutOfScope {
+            targets: job.targets.clone(),
+            subnet: subnet.cidr,
+        });
+    }
+    Ok(())
+}
+
 fn scan_config(job: &scan_job::Model, rules: &[ProfileRule]) -> Result<ScanConfig, JobError> {
     let targets = TargetSet::parse_with_exclusions(&job.targets, &job.excludes)
         .map_err(|e| JobError::Targets(e.to_string()))?;
@@ -219,26 +270,7 @@ fn timing_template(name: &str) -> (scanner::Timing, Option<f64>) {
 }
 
 fn host_record(host: &HostResult) -> HostRecord {
-    HostRecord {
-        position: host.position,
-        address: host.address,
-        up: host.state == scanner::HostState::Up,
-        host_reason: host.reason.as_str().to_owned(),
-        device_class: host.device.class.as_str().to_owned(),
-        device_confidence: host.device.confidence,
-        device_evidence: host.device.evidence.clone(),
-        ports: host
-            .ports
-            .iter()
-            .map(|p| ObservedPort {
-                port: p.port,
-                state: p.state.as_str().to_owned(),
-                reason: p.reason.as_str().to_owned(),
-                banner_hex: p.banner.as_ref().map(|b| encode_hex(&b.0)),
-            })
-            .collect(),
-        dns_name: host.dns_name.clone(),
-    }
+    HostRecord::from_result(host)
 }
 
 #[cfg(test)]

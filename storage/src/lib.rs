@@ -11,6 +11,7 @@ mod error;
 pub mod exclusions;
 pub mod history;
 pub mod hosts;
+pub mod imports;
 pub mod profiles;
 pub mod scans;
 pub mod schedules;

@@ -72,6 +72,13 @@ pub struct ScanOptions {
     pub requested_by: String,
     /// The schedule that queued the scan, if any.
     pub schedule_id: Option<i32>,
+    /// Scans of more addresses than this need `confirm_large`; `None` = no cap
+    /// (schedules: an admin confirmed their subnets when defining them).
+    pub address_cap: Option<u64>,
+    /// A person confirmed a scan over the address cap.
+    pub confirm_large: bool,
+    /// Probes per second for this scan; `None` = the server's default.
+    pub max_rate: Option<u32>,
 }
 
 impl Default for ScanOptions {
@@ -82,6 +89,9 @@ impl Default for ScanOptions {
             profile_keys: Vec::new(),
             requested_by: "web".into(),
             schedule_id: None,
+            address_cap: None,
+            confirm_large: false,
+            max_rate: None,
         }
     }
 }
@@ -151,6 +161,36 @@ pub async fn enqueue(
             ),
         ));
     }
+    if let Some(cap) = options.address_cap
+        && u64::try_from(total).unwrap_or(u64::MAX) > cap
+        && !options.confirm_large
+    {
+        return Err(StorageError::invalid(
+            "confirm_large",
+            format!(
+                "{} has {total} addresses to scan, more than the cap of {cap} (AVSWEEP_SCAN_ADDRESS_CAP). Check the subnet is right, then confirm the large scan (confirm_large=true) to start it.",
+                subnet.cidr
+            ),
+        ));
+    }
+    let max_rate = match options.max_rate {
+        Some(0) => {
+            return Err(StorageError::invalid(
+                "max_rate",
+                "A rate of 0 probes per second would never finish; give at least 1, or leave it empty for the server's default.",
+            ));
+        }
+        Some(rate) => Some(i32::try_from(rate).map_err(|_| {
+            StorageError::invalid(
+                "max_rate",
+                format!(
+                    "{rate} probes per second is more than any network takes; give at most {}.",
+                    i32::MAX
+                ),
+            )
+        })?),
+        None => None,
+    };
     let job = scan_job::ActiveModel {
         subnet_id: Set(subnet.id),
         status: Set(JobStatus::Queued.as_str().into()),
@@ -175,6 +215,8 @@ pub async fn enqueue(
         excludes: Set(excludes),
         schedule_id: Set(options.schedule_id),
         profile_keys: Set(options.profile_keys.join(",")),
+        max_rate: Set(max_rate),
+        source: Set("scan".into()),
         ..Default::default()
     };
     let job = job.insert(db.conn()).await?;
@@ -423,6 +465,32 @@ pub struct HostRecord {
     pub ports: Vec<ObservedPort>,
     /// Reverse-DNS name, when the scanner found one.
     pub dns_name: Option<String>,
+}
+
+impl HostRecord {
+    /// The scanner's result as the store takes it.
+    pub fn from_result(host: &scanner::HostResult) -> HostRecord {
+        HostRecord {
+            position: host.position,
+            address: host.address,
+            up: host.state == scanner::HostState::Up,
+            host_reason: host.reason.as_str().to_owned(),
+            device_class: host.device.class.as_str().to_owned(),
+            device_confidence: host.device.confidence,
+            device_evidence: host.device.evidence.clone(),
+            ports: host
+                .ports
+                .iter()
+                .map(|p| ObservedPort {
+                    port: p.port,
+                    state: p.state.as_str().to_owned(),
+                    reason: p.reason.as_str().to_owned(),
+                    banner_hex: p.banner.as_ref().map(|b| coverage::encode_hex(&b.0)),
+                })
+                .collect(),
+            dns_name: host.dns_name.clone(),
+        }
+    }
 }
 
 /// 32 hex digits that sort like the addresses they stand for.

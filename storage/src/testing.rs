@@ -146,3 +146,56 @@ macro_rules! test_on_both_backends {
         )+
     };
 }
+
+/// Rewrites a queued job's targets behind the queue's back, the way a forged
+/// or corrupted row would: the scope-guard tests show the worker refuses it.
+pub async fn overwrite_job_targets(
+    db: &Db,
+    job_id: i32,
+    targets: &str,
+) -> Result<(), crate::StorageError> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let job = crate::scans::get(db, job_id).await?;
+    let mut job: crate::entities::scan_job::ActiveModel = job.into();
+    job.targets = Set(targets.to_owned());
+    job.update(db.conn()).await?;
+    Ok(())
+}
+
+/// Tables whose rows a request could add or change; see [`row_counts`].
+pub const DATA_TABLES: &[&str] = &[
+    "subnets",
+    "scan_jobs",
+    "host_results",
+    "hosts",
+    "exclusions",
+    "host_overrides",
+    "subnet_scan_stats",
+    "schedules",
+    "sites",
+    "vendor_profiles",
+];
+
+/// Rows per table in [`DATA_TABLES`]: compare before and after a refused
+/// request to show nothing was stored half-way.
+pub async fn row_counts(
+    db: &Db,
+) -> Result<std::collections::BTreeMap<&'static str, i64>, crate::StorageError> {
+    use sea_orm::{FromQueryResult, Statement};
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let backend = db.conn().get_database_backend();
+    let mut counts = std::collections::BTreeMap::new();
+    for &table in DATA_TABLES {
+        let statement =
+            Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}"));
+        let count = Count::find_by_statement(statement)
+            .one(db.conn())
+            .await?
+            .map_or(0, |c| c.n);
+        counts.insert(table, count);
+    }
+    Ok(counts)
+}

@@ -76,11 +76,15 @@ pub struct PortView {
     pub port: u16,
     pub state: String,
     pub reason: String,
+    /// What the service said, as text: untrusted, always rendered as text.
+    pub banner: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GapHost {
     pub address: String,
+    /// Reverse-DNS name: untrusted (whoever runs the DNS zone chose it).
+    pub dns_name: Option<String>,
     pub verdict: String,
     pub device_class: String,
     pub ports: Vec<PortView>,
@@ -112,6 +116,14 @@ pub struct ProfileView {
 /// How many gap hosts one page shows.
 pub const GAP_PAGE_SIZE: u64 = 200;
 
+/// Server-side limits on what a scan may cover, from the configuration.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanPolicy {
+    /// Scans of more addresses need `confirm_large` (`AVSWEEP_SCAN_ADDRESS_CAP`).
+    pub address_cap: u64,
+}
+
 /// Storage errors become messages for people (used by the view functions).
 #[cfg(feature = "ssr")]
 pub(crate) fn ssr_to_server_error(error: storage::StorageError) -> ServerFnError {
@@ -130,7 +142,15 @@ pub(crate) mod ssr {
         use_context::<Db>().ok_or_else(|| ServerFnError::new("the database is not configured"))
     }
 
+    fn set_status(status: http::StatusCode) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+    }
+
     /// Storage errors become messages for people; details go to the log.
+    /// Bad input answers 400, a missing record 404; only the server's own
+    /// trouble is a 500.
     pub fn to_server_error(error: StorageError) -> ServerFnError {
         let status = |code: http::StatusCode| {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -148,6 +168,7 @@ pub(crate) mod ssr {
             }
             _ => {
                 tracing::error!(%error, "storage failed");
+                set_status(http::StatusCode::INTERNAL_SERVER_ERROR);
                 ServerFnError::new("The database could not answer; see the server log for details.")
             }
         }
@@ -255,11 +276,15 @@ pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFn
                 let ports = storage::scans::observed_ports(&host).map_err(to_server_error)?;
                 gaps.push(GapHost {
                     address: host.address,
+                    dns_name: host.dns_name,
                     verdict: host.verdict,
                     device_class: host.device_class,
                     ports: ports
                         .into_iter()
                         .map(|p| PortView {
+                            banner: p
+                                .banner_bytes()
+                                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
                             port: p.port,
                             state: p.state,
                             reason: p.reason,
@@ -278,14 +303,26 @@ pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFn
     })
 }
 
+/// Queues a scan of a subnet an admin defined. A subnet larger than the
+/// address cap needs `confirm_large`; `max_rate` (probes per second) lowers
+/// or raises the server's default rate for this one scan.
 #[server(endpoint = "scans/start")]
-pub async fn start_scan(subnet_id: i32) -> Result<ScanView, ServerFnError> {
+pub async fn start_scan(
+    subnet_id: i32,
+    #[server(default)] confirm_large: bool,
+    #[server(default)] max_rate: Option<u32>,
+) -> Result<ScanView, ServerFnError> {
     use self::ssr::*;
     let user = crate::auth::ssr::require(crate::auth::Capability::RunScans)?;
     let db = db()?;
+    let policy = use_context::<ScanPolicy>()
+        .ok_or_else(|| ServerFnError::new("the scan policy is not configured"))?;
     let options = storage::scans::ScanOptions {
         requested_by: user.username.clone(),
-        ..Default::default()
+        address_cap: Some(policy.address_cap),
+        confirm_large,
+        max_rate,
+        ..storage::scans::ScanOptions::default()
     };
     let job = storage::scans::enqueue(&db, subnet_id, options)
         .await

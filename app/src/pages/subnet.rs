@@ -87,6 +87,9 @@ fn SubnetView(
         Some(Err(e)) => Some(error_text(&e)),
         _ => None,
     };
+    // Over the address cap the server asks for a confirmation; offer it right there.
+    let needs_confirmation =
+        move || start_error().is_some_and(|message| message.contains("confirm the large scan"));
     view! {
         <Title text=subnet.name.clone()/>
         <div class="page-head">
@@ -112,9 +115,23 @@ fn SubnetView(
                             class="button primary"
                             data-testid="scan-now"
                             disabled=move || start.pending().get()
-                            on:click=move |_| { start.dispatch(StartScan { subnet_id }); }
+                            on:click=move |_| {
+                                start.dispatch(StartScan { subnet_id, confirm_large: false, max_rate: None });
+                            }
                         >
                             "Scan now"
+                        </button>
+                        <button
+                            type="button"
+                            class="button"
+                            data-testid="scan-confirm-large"
+                            hidden=move || !needs_confirmation()
+                            disabled=move || start.pending().get()
+                            on:click=move |_| {
+                                start.dispatch(StartScan { subnet_id, confirm_large: true, max_rate: None });
+                            }
+                        >
+                            "Scan all addresses anyway"
                         </button>
                     }.into_any(),
                 }}

@@ -36,6 +36,9 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         scan_sockets: 1024,
         dns_servers: Vec::new(),
         auth: server::auth::AuthSettings::default(),
+        scan_address_cap: server::config::DEFAULT_SCAN_ADDRESS_CAP,
+        scan_rate: None,
+        import_max_bytes: server::config::DEFAULT_IMPORT_MAX_BYTES,
     };
     let app = Application::build(config).await.expect("the server starts");
     let addr = app.addr();
@@ -218,4 +221,10 @@ macro_rules! app_test_on_both_backends {
             }
         )+
     };
+}
+
+/// A client allowed to do everything an admin may.
+#[allow(dead_code)] // not every test binary uses it
+pub async fn admin_client(app: &TestApp) -> reqwest::Client {
+    app.http.clone()
 }

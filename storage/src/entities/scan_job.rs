@@ -37,6 +37,10 @@ pub struct Model {
     /// Comma-separated vendor profile keys the scan checks; empty = every
     /// profile enabled when it runs.
     pub profile_keys: String,
+    /// Probes per second this scan may send at most; `None` = the server's default.
+    pub max_rate: Option<i32>,
+    /// "scan" (avsweep probed the network) or "import" (an nmap XML file).
+    pub source: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
