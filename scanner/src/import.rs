@@ -371,6 +371,7 @@ fn read_host(
             reason,
             ports,
             device,
+            dns_name: hostname.clone(),
         },
         hostname,
     })

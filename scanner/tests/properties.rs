@@ -209,17 +209,25 @@ fn host_result() -> impl Strategy<Value = HostResult> {
             reason: HostReason::NoResponse,
             ports: Vec::new(),
             device: DeviceGuess::default(),
+            dns_name: None,
         }),
-        (address, up_reason, ports, device_guess()).prop_map(|(address, reason, ports, device)| {
-            HostResult {
+        (
+            address,
+            up_reason,
+            ports,
+            device_guess(),
+            // Hostile names too: the XML writer escapes, the reader unescapes.
+            proptest::option::of("[a-z0-9<>&\"'.-]{1,24}"),
+        )
+            .prop_map(|(address, reason, ports, device, dns_name)| HostResult {
                 position: 0,
                 address,
                 state: HostState::Up,
                 reason,
                 ports,
                 device,
-            }
-        }),
+                dns_name,
+            }),
     ]
 }
 

@@ -407,6 +407,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("separated by commas"), "{error}");
+    }
+
+    #[test]
     fn sessions_default_to_30_minutes_idle_and_12_hours_in_all() {
         let config = load("", &[]).unwrap();
         assert_eq!(config.auth.limits.idle, chrono::Duration::minutes(30));

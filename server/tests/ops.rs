@@ -137,6 +137,7 @@ async fn scan_options_reach_the_worker(app: TestApp, backend: u8) {
         profile_keys: vec![profile.key.clone()],
         requested_by: "alice".into(),
         schedule_id: None,
+        ..ScanOptions::default()
     };
     let job = scans::enqueue(&app.db, subnet.id, options).await.unwrap();
     let job = app.wait_for_scan(job.id, Duration::from_secs(60)).await;

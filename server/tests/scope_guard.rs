@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use scanner::lab::{Lab, LabPlan};
-use server::worker::{self, ScanLimits};
+use server::worker::{self, ScanSettings};
 use storage::coverage::Verdict;
 use storage::scans::{self, JobStatus, ScanOptions};
 use storage::{Db, exclusions, subnets};
@@ -106,7 +106,8 @@ fn exclusions_added_after_queueing_receive_zero_packets() {
                     .expect("exclusion added");
             }
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let limits = ScanLimits {
+            let limits = ScanSettings {
+                dns_servers: Vec::new(),
                 sockets: 256,
                 default_rate: Some(5000),
             };
@@ -203,7 +204,8 @@ fn a_job_whose_targets_leave_its_subnet_is_refused_before_any_packet() {
                 .await
                 .expect("targets rewritten");
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let limits = ScanLimits {
+            let limits = ScanSettings {
+                dns_servers: Vec::new(),
                 sockets: 64,
                 default_rate: None,
             };

@@ -58,6 +58,7 @@ async fn a_scan_keeps_its_timing_discovery_and_profiles(db: &Db) {
             profile_keys: vec!["mcafee-agent".into()],
             requested_by: "alice".into(),
             schedule_id: None,
+            ..ScanOptions::default()
         },
     )
     .await

@@ -297,11 +297,14 @@ pub async fn start_scans(
     profile_keys: Vec<String>,
     skip_discovery: bool,
     timing: String,
+    #[server(default)] confirm_large: bool,
 ) -> Result<StartOutcome, ServerFnError> {
     use self::ssr::invalid_or_error;
     use crate::api::ssr::{db, scan_view};
     let user = crate::auth::ssr::require(crate::auth::Capability::RunScans)?;
     let db = db()?;
+    let policy = use_context::<crate::api::ScanPolicy>()
+        .ok_or_else(|| ServerFnError::new("the scan policy is not configured"))?;
     if subnet_ids.is_empty() {
         return invalid_or_error(storage::StorageError::invalid(
             "subnets",
@@ -317,6 +320,9 @@ pub async fn start_scans(
             profile_keys: profile_keys.clone(),
             requested_by: user.username.clone(),
             schedule_id: None,
+            address_cap: Some(policy.address_cap),
+            confirm_large,
+            max_rate: None,
         };
         match storage::scans::enqueue(&db, subnet_id, options).await {
             Ok(job) => {

@@ -103,6 +103,7 @@ fn StartForm(
     let subnets = RwSignal::new(Vec::<i32>::new());
     let profiles = RwSignal::new(Vec::<String>::new());
     let skip_discovery = RwSignal::new(false);
+    let confirm_large = RwSignal::new(false);
     let timing = RwSignal::new("T4".to_owned());
     let preview = Resource::new(
         move || subnets.get(),
@@ -152,6 +153,7 @@ fn StartForm(
             profile_keys: profiles.get_untracked(),
             skip_discovery: skip_discovery.get_untracked(),
             timing: timing.get_untracked(),
+            confirm_large: confirm_large.get_untracked(),
         });
     };
     view! {
@@ -225,6 +227,14 @@ fn StartForm(
                     }).collect_view()}
                 </select>
                 <p id="timing-error" class="field-error" role="alert">{message_for("timing")}</p>
+            </div>
+            <div class="field">
+                <label class="choice">
+                    <input type="checkbox" id="confirm-large" aria-describedby="confirm_large-error"
+                        on:change=move |ev| confirm_large.set(event_target_checked(&ev))/>
+                    "I checked the subnets: start even if they exceed the address cap"
+                </label>
+                <p class="field-error" id="confirm_large-error" role="alert">{message_for("confirm_large")}</p>
             </div>
             <button type="submit" class="button primary" id="start-scan" disabled=move || start.pending().get()>
                 {move || if start.pending().get() { "Starting…" } else { "Start scan" }}
