@@ -108,6 +108,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/exclusions") view=pages::AdminExclusions/>
                     <Route path=path!("/admin/profiles") view=pages::AdminProfiles/>
                     <Route path=path!("/admin/schedules") view=pages::AdminSchedules/>
+                    <Route path=path!("/account") view=pages::Account/>
+                    <Route path=path!("/admin/users") view=pages::Users/>
+                    <Route path=path!("/admin/audit") view=pages::Audit/>
                 </Routes>
             </main>
         </Router>
@@ -120,6 +123,8 @@ pub fn App() -> impl IntoView {
 fn MainNav(user: auth::CurrentUser) -> impl IntoView {
     use auth::Capability;
     let can_manage_inventory = user.can(Capability::ManageInventory);
+    let can_manage_users = user.can(Capability::ManageUsers);
+    let can_view_audit = user.can(Capability::ViewAudit);
     view! {
         <nav aria-label="Main">
             <A href="/">"Overview"</A>
@@ -131,9 +136,15 @@ fn MainNav(user: auth::CurrentUser) -> impl IntoView {
             <Show when=move || can_manage_inventory>
                 <A href="/admin/subnets">"Setup"</A>
             </Show>
+            <Show when=move || can_manage_users>
+                <A href="/admin/users">"Users"</A>
+            </Show>
+            <Show when=move || can_view_audit>
+                <A href="/admin/audit">"Audit log"</A>
+            </Show>
         </nav>
         <div class="account" data-testid="account">
-            <span class="account-name">{user.username.clone()}</span>
+            <A href="/account" attr:class="account-name">{user.username.clone()}</A>
             " "
             <span class="role-badge">{user.role.as_str()}</span>
             <form method="post" action="/auth/logout" class="inline-form">

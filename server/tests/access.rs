@@ -85,8 +85,16 @@ const ROUTES: &[RouteCase] = &[
         "username=bad%20name&password=short&role=manager",
         ADMINS,
     ),
-    post("/api/admin/users/role", "user_id=999999&role=manager", ADMINS),
-    post("/api/admin/users/disable", "user_id=999999&disabled=true", ADMINS),
+    post(
+        "/api/admin/users/role",
+        "user_id=999999&role=manager",
+        ADMINS,
+    ),
+    post(
+        "/api/admin/users/disable",
+        "user_id=999999&disabled=true",
+        ADMINS,
+    ),
     post("/api/admin/audit", "", ADMINS),
 ];
 
@@ -158,5 +166,9 @@ async fn every_route_allows_exactly_the_roles_in_the_table(app: TestApp, backend
             }
         }
     }
-    assert!(wrong.is_empty(), "role matrix mismatches:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "role matrix mismatches:\n{}",
+        wrong.join("\n")
+    );
 }

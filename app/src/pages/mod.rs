@@ -1,20 +1,24 @@
+mod account;
 mod add_subnet;
-mod login;
 mod admin;
 mod gaps;
 mod host;
+mod login;
 mod not_found;
 mod overview;
+mod people;
 mod profiles;
 mod scans;
 mod subnet;
 
+pub use account::Account;
 pub use add_subnet::AddSubnet;
-pub use login::Login;
 pub use admin::{AdminExclusions, AdminProfiles, AdminSchedules, AdminSubnets};
 pub use host::HostPage;
+pub use login::Login;
 pub use not_found::NotFound;
 pub use overview::Overview;
+pub use people::{Audit, Users};
 pub use profiles::Profiles;
 pub use scans::Scans;
 pub use subnet::SubnetPage;
