@@ -3,8 +3,8 @@
 pub mod auth;
 pub mod config;
 mod error;
-pub mod routes;
 pub mod import;
+pub mod routes;
 pub mod scheduler;
 pub mod startup;
 pub mod worker;

@@ -162,7 +162,7 @@ pub async fn enqueue(
         ));
     }
     if let Some(cap) = options.address_cap
-        && u64::try_from(total).unwrap_or(u64::MAX) > cap
+        && total > cap
         && !options.confirm_large
     {
         return Err(StorageError::invalid(
