@@ -1,5 +1,6 @@
 mod add_subnet;
 mod admin;
+mod login;
 mod not_found;
 mod overview;
 mod profiles;
@@ -8,6 +9,7 @@ mod subnet;
 
 pub use add_subnet::AddSubnet;
 pub use admin::{AdminExclusions, AdminProfiles, AdminSchedules, AdminSubnets};
+pub use login::Login;
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use profiles::Profiles;
