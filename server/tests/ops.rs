@@ -291,9 +291,17 @@ const SETUP_PAGES: [(&str, &str); 4] = [
     ("/admin/schedules", "Schedules"),
 ];
 
+/// (server fn path, form fields, field with the message, words of the message)
+type FormCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
 async fn setup_forms_answer_422_with_a_message_per_field(app: TestApp, _backend: u8) {
     let admin = app.sign_in(Role::Admin).await;
-    let cases: [(&str, &[(&str, &str)], &str, &str); 4] = [
+    let cases: [FormCase; 4] = [
         (
             "/api/setup/subnets/save",
             &[
