@@ -2,6 +2,7 @@ import { test, expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { signIn } from "./support/auth";
 
 // The Scans and Setup pages, end to end, as an administrator.
 // The lab: a /28 inside 127.0.0.0/8 (loopback). Two addresses run a listener on
@@ -14,11 +15,6 @@ const CUSTOM = `${LAB}.5`;
 const CUSTOM_PORT = 4118;
 const EXCLUDED = `${LAB}.15`;
 const SHOTS = path.resolve(__dirname, "..", "output", "screenshots");
-
-// Signing in comes from the auth work (end2end/tests/support.ts). Until it is
-// merged, this spec is skipped with that reason rather than failing to load.
-type Support = { signIn: (page: Page, role: "admin" | "helpdesk" | "manager") => Promise<void> };
-let support: Support | null = null;
 
 const listeners: net.Server[] = [];
 
@@ -35,7 +31,6 @@ async function listen(port: number, host: string) {
 }
 
 test.beforeAll(async () => {
-  support = await import("./support").catch(() => null);
   for (const host of SYMANTEC) await listen(2967, host);
   await listen(CUSTOM_PORT, CUSTOM);
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -63,9 +58,8 @@ async function shot(page: Page, name: string) {
 }
 
 test("an admin defines a lab, scans it live and schedules it", async ({ page }) => {
-  test.skip(!support, "needs signIn() from the auth branch (end2end/tests/support.ts)");
   const problems = failOnConsoleErrors(page);
-  await support!.signIn(page, "admin");
+  await signIn(page, "admin");
 
   // Subnet, with a per-field message for a bad one first.
   await page.goto("/admin/subnets");

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use app::auth::Role;
 use common::TestApp;
 use futures::StreamExt;
 use server::routes::events::{ProgressUpdate, progress_stream};
@@ -19,7 +20,10 @@ app_test_on_both_backends! {
     scan_options_reach_the_worker,
     the_event_route_refuses_anonymous_callers,
     setup_and_scan_server_fns_refuse_anonymous_callers,
-    the_scans_and_setup_pages_explain_a_missing_sign_in,
+    admins_open_setup_and_helpdesk_is_kept_out,
+    setup_forms_answer_422_with_a_message_per_field,
+    testing_a_profile_probes_only_defined_unexcluded_addresses,
+    a_scan_started_over_http_streams_progress_and_done,
 }
 
 async fn the_progress_stream_sends_progress_then_one_done_event(app: TestApp, backend: u8) {
@@ -221,7 +225,7 @@ async fn setup_and_scan_server_fns_refuse_anonymous_callers(app: TestApp, _backe
     ];
     for (path, form) in calls {
         let response = app
-            .http
+            .browser()
             .post(app.url(path))
             .form(form)
             .send()
@@ -237,30 +241,235 @@ async fn setup_and_scan_server_fns_refuse_anonymous_callers(app: TestApp, _backe
     assert!(storage::schedules::list(&app.db).await.unwrap().is_empty());
 }
 
-async fn the_scans_and_setup_pages_explain_a_missing_sign_in(app: TestApp, _backend: u8) {
-    let home = app.get_text("/").await;
+async fn admins_open_setup_and_helpdesk_is_kept_out(app: TestApp, _backend: u8) {
+    let admin = app.sign_in(Role::Admin).await;
+    let home = admin.get_text("/").await;
     assert!(
         home.contains(r#"href="/scans""#) && home.contains(r#"href="/admin/subnets""#),
-        "the main navigation leads to Scans and Setup"
+        "an admin's navigation leads to Scans and Setup"
     );
-    for (path, heading) in [
-        ("/scans", "Scans"),
-        ("/admin/subnets", "Subnets and sites"),
-        ("/admin/exclusions", "Exclusions"),
-        ("/admin/profiles", "Vendor profiles"),
-        ("/admin/schedules", "Schedules"),
-    ] {
-        let response = app.http.get(app.url(path)).send().await.unwrap();
-        // Without a signed-in user the page still renders, answering 401.
-        assert_eq!(response.status(), 401, "{path}");
+    for (path, heading) in SETUP_PAGES.iter().chain([&("/scans", "Scans")]) {
+        let response = admin.http.get(admin.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
         let html = response.text().await.unwrap();
+        assert!(html.contains(&format!("<h1>{heading}</h1>")), "{path}");
+        assert!(!html.contains("Something went wrong"), "{path}: {html}");
+    }
+    let helpdesk = app.sign_in(Role::Helpdesk).await;
+    let home = helpdesk.get_text("/").await;
+    assert!(home.contains(r#"href="/scans""#));
+    assert!(
+        !home.contains(r#"href="/admin/subnets""#),
+        "no Setup link for helpdesk"
+    );
+    for (path, _) in SETUP_PAGES {
+        let response = helpdesk.http.get(helpdesk.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{path}");
+    }
+    let response = helpdesk
+        .post_form(
+            "/api/setup/exclusions/add",
+            &[("target", "127.76.99.1"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("may not"));
+    assert!(storage::exclusions::list(&app.db).await.unwrap().is_empty());
+    // Helpdesk may run scans, and sees the Scans page.
+    let response = helpdesk
+        .http
+        .get(helpdesk.url("/scans"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+const SETUP_PAGES: [(&str, &str); 4] = [
+    ("/admin/subnets", "Subnets and sites"),
+    ("/admin/exclusions", "Exclusions"),
+    ("/admin/profiles", "Vendor profiles"),
+    ("/admin/schedules", "Schedules"),
+];
+
+/// (server fn path, form fields, field with the message, words of the message)
+type FormCase = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
+async fn setup_forms_answer_422_with_a_message_per_field(app: TestApp, _backend: u8) {
+    let admin = app.sign_in(Role::Admin).await;
+    let cases: [FormCase; 4] = [
+        (
+            "/api/setup/subnets/save",
+            &[
+                ("cidr", "10.0.0.0/33"),
+                ("name", "Bad"),
+                ("site_id", ""),
+                ("tags", ""),
+                ("owner_contact", ""),
+            ],
+            "cidr",
+            "out of range",
+        ),
+        (
+            "/api/setup/exclusions/add",
+            &[("target", "127.76.99.1/24"), ("reason", "fragile")],
+            "target",
+            "host bits set",
+        ),
+        (
+            "/api/setup/profiles/add",
+            &[
+                ("vendor", "Acme"),
+                ("product", "Agent"),
+                ("ports", "70000"),
+                ("banner_regex", ""),
+            ],
+            "ports",
+            "not a TCP port",
+        ),
+        (
+            "/api/setup/schedules/add",
+            &[
+                ("name", "Nightly"),
+                ("cron", "every night"),
+                ("timezone", "UTC"),
+                ("subnet_ids[0]", "1"),
+            ],
+            "cron",
+            "not a cron expression",
+        ),
+    ];
+    for (path, form, field, message) in cases {
+        let response = admin.post_form(path, form).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 422, "{path}: {body}");
         assert!(
-            html.contains(&format!("<h1>{heading}</h1>")),
-            "{path}: {html}"
-        );
-        assert!(
-            html.contains("Sign in to continue."),
-            "{path} explains the refusal in place"
+            body.contains(field) && body.contains(message),
+            "{path}: {body}"
         );
     }
+    // A good subnet is saved with its details, and the change is audited.
+    let response = admin
+        .post_form(
+            "/api/setup/subnets/save",
+            &[
+                ("cidr", "127.76.40.0/28"),
+                ("name", "Lab"),
+                ("site_id", ""),
+                ("tags", "Lab, floor-2"),
+                ("owner_contact", "it@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let saved = subnets::list(&app.db).await.unwrap();
+    assert_eq!(saved[0].tags, "floor-2,lab");
+    assert_eq!(saved[0].owner_contact.as_deref(), Some("it@example.org"));
+    let actions: Vec<String> = storage::audit::list(&app.db, None, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .collect();
+    assert!(actions.contains(&"subnet.create".to_owned()), "{actions:?}");
+}
+
+async fn testing_a_profile_probes_only_defined_unexcluded_addresses(app: TestApp, backend: u8) {
+    let block = format!("127.76.{}", 50 + backend);
+    let _agent = TcpListener::bind(format!("{block}.3:2967")).await.unwrap();
+    subnets::create(&app.db, &format!("{block}.0/29"), "Lab")
+        .await
+        .unwrap();
+    storage::exclusions::add(&app.db, "admin", &format!("{block}.4"), "fragile")
+        .await
+        .unwrap();
+    let helpdesk = app.sign_in(Role::Helpdesk).await;
+    let test = |address: String| {
+        let helpdesk = &helpdesk;
+        async move {
+            let response = helpdesk
+                .post_form(
+                    "/api/setup/profiles/test",
+                    &[
+                        ("profile_key", "symantec-sav"),
+                        ("address", address.as_str()),
+                    ],
+                )
+                .await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, body) = test("127.76.200.1".into()).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("not inside a defined subnet"), "{body}");
+    let (status, body) = test(format!("{block}.4")).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("excluded"), "{body}");
+    let (status, body) = test(format!("{block}.3")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Tested") && body.contains("open") && body.contains("protected"),
+        "{body}"
+    );
+    let (status, body) = test(format!("{block}.5")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("closed") && body.contains("unprotected"),
+        "{body}"
+    );
+}
+
+async fn a_scan_started_over_http_streams_progress_and_done(app: TestApp, backend: u8) {
+    let block = format!("127.76.{}", 60 + backend);
+    let _agent = TcpListener::bind(format!("{block}.1:2967")).await.unwrap();
+    let subnet = subnets::create(&app.db, &format!("{block}.0/28"), "Lab")
+        .await
+        .unwrap();
+    let helpdesk = app.sign_in(Role::Helpdesk).await;
+    let id = subnet.id.to_string();
+    let response = helpdesk
+        .post_form(
+            "/api/ops/start",
+            &[
+                ("subnet_ids[0]", id.as_str()),
+                ("skip_discovery", "true"),
+                ("timing", "T5"),
+            ],
+        )
+        .await;
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Started"), "{body}");
+    let (entries, _) = scans::history(&app.db, 1, 0).await.unwrap();
+    let job = &entries[0].job;
+    assert_eq!((job.timing.as_str(), job.skip_discovery), ("T5", true));
+    assert_eq!(job.requested_by, helpdesk.username);
+    let stream = helpdesk
+        .http
+        .get(helpdesk.url(&format!("/api/scans/{}/events", job.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let text = tokio::time::timeout(Duration::from_secs(60), stream.text())
+        .await
+        .expect("the stream closes after the done event")
+        .unwrap();
+    let progress_at = text.find("event: progress").expect("a progress event");
+    let done_at = text.find("event: done").expect("a done event");
+    assert!(progress_at < done_at, "{text}");
+    assert_eq!(text.matches("event: done").count(), 1);
+    assert!(text[done_at..].contains(r#""status":"done""#), "{text}");
+    assert!(text[done_at..].contains(r#""protected":1"#), "{text}");
 }

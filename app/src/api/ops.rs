@@ -294,7 +294,8 @@ pub async fn preview_addresses(subnet_ids: Vec<i32>) -> Result<u64, ServerFnErro
 #[server(endpoint = "ops/start")]
 pub async fn start_scans(
     subnet_ids: Vec<i32>,
-    profile_keys: Vec<String>,
+    // An empty list cannot be written in a form post: missing = every enabled profile.
+    #[server(default)] profile_keys: Vec<String>,
     skip_discovery: bool,
     timing: String,
     #[server(default)] confirm_large: bool,

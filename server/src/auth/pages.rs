@@ -9,6 +9,10 @@ const PAGE_CAPABILITIES: &[(&str, Capability)] = &[
     ("/subnets/new", Capability::ManageInventory),
     ("/admin/users", Capability::ManageUsers),
     ("/admin/audit", Capability::ViewAudit),
+    ("/admin/subnets", Capability::ManageInventory),
+    ("/admin/exclusions", Capability::ManageInventory),
+    ("/admin/profiles", Capability::ManageInventory),
+    ("/admin/schedules", Capability::ManageInventory),
 ];
 
 /// The capability a signed-in user needs to open the page at `path`.

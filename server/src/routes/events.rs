@@ -28,18 +28,8 @@ pub async fn scan_events(
     user: Option<Extension<CurrentUser>>,
     Path(scan_id): Path<i32>,
 ) -> Response {
-    match user {
-        None => {
-            return (StatusCode::UNAUTHORIZED, "Sign in to follow a scan.").into_response();
-        }
-        Some(Extension(user)) if !user.can(Capability::ViewCoverage) => {
-            return (
-                StatusCode::FORBIDDEN,
-                "Your role may not follow scans; ask an administrator.",
-            )
-                .into_response();
-        }
-        Some(_) => {}
+    if let Err(denied) = crate::auth::check(user, Capability::ViewCoverage) {
+        return denied.into_response();
     }
     match storage::scans::get(&db, scan_id).await {
         Ok(_) => {}
