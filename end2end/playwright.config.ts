@@ -10,6 +10,7 @@ const root = path.resolve(__dirname, "..");
 
 export default defineConfig({
   testDir: "./tests",
+  globalSetup: "./global-setup.ts",
   timeout: 90_000,
   expect: { timeout: 20_000 },
   workers: 1,

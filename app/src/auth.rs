@@ -79,11 +79,50 @@ impl CurrentUser {
     }
 }
 
+/// The address a request came from, as the server's connection saw it. The
+/// server's authentication layer puts it into every request's extensions, for
+/// the audit log's "from where".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use leptos::prelude::*;
 
-    use super::{Capability, CurrentUser};
+    use super::{Capability, ClientAddr, CurrentUser};
+
+    /// Where this request came from (the client's IP address), if known.
+    pub fn client_addr() -> Option<String> {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<ClientAddr>().copied())
+            .map(|ClientAddr(ip)| ip.to_string())
+    }
+
+    /// Appends an audit entry for what `user` just did, with the client address.
+    pub async fn audit(
+        db: &storage::Db,
+        user: &CurrentUser,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ServerFnError> {
+        let source = client_addr();
+        storage::audit::record_from(
+            db.conn(),
+            &user.username,
+            source.as_deref(),
+            action,
+            subject,
+            detail,
+        )
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, action, "writing the audit log failed");
+            ServerFnError::new(
+                "The change could not be recorded in the audit log; see the server log.",
+            )
+        })
+    }
 
     /// The user the server's authentication middleware attached to this
     /// request, if any.

@@ -44,6 +44,9 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // Who is signed in, for the navigation (the server enforces access on every request).
+    let me = Resource::new(|| (), |_| api::account::whoami());
+
     view! {
         <Stylesheet id="leptos" href="/pkg/avsweep.css"/>
         <Title formatter=|page: String| format!("{page} · avsweep")/>
@@ -54,11 +57,14 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"◎"</span>
                     " avsweep"
                 </A>
-                <nav aria-label="Main">
-                    <A href="/">"Overview"</A>
-                    <A href="/subnets/new">"Add subnet"</A>
-                    <A href="/profiles">"Vendor profiles"</A>
-                </nav>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(user)) => view! { <MainNav user/> }.into_any(),
+                            _ => ().into_any(),
+                        }
+                    })}
+                </Transition>
             </header>
             <main id="main" class="page">
                 <Routes fallback=pages::NotFound>
@@ -67,8 +73,34 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/subnets/:id") view=pages::SubnetPage/>
                     <Route path=path!("/hosts/:address") view=pages::HostPage/>
                     <Route path=path!("/profiles") view=pages::Profiles/>
+                    <Route path=path!("/login") view=pages::Login/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The main navigation: only the links the user's role can use, who is
+/// signed in, and "Sign out".
+#[component]
+fn MainNav(user: auth::CurrentUser) -> impl IntoView {
+    use auth::Capability;
+    let can_manage_inventory = user.can(Capability::ManageInventory);
+    view! {
+        <nav aria-label="Main">
+            <A href="/">"Overview"</A>
+            <Show when=move || can_manage_inventory>
+                <A href="/subnets/new">"Add subnet"</A>
+            </Show>
+            <A href="/profiles">"Vendor profiles"</A>
+        </nav>
+        <div class="account" data-testid="account">
+            <span class="account-name">{user.username.clone()}</span>
+            " "
+            <span class="role-badge">{user.role.as_str()}</span>
+            <form method="post" action="/auth/logout" class="inline-form">
+                <button type="submit" class="button link">"Sign out"</button>
+            </form>
+        </div>
     }
 }

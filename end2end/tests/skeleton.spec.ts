@@ -1,5 +1,6 @@
 import { test, expect, type Page } from "@playwright/test";
 import * as net from "node:net";
+import { signIn, signOut } from "./support/auth";
 
 // The lab: a /28 inside 127.0.0.0/8 (all loopback on this machine). Four of
 // its sixteen addresses run a listener on Symantec AntiVirus' port 2967; the
@@ -48,6 +49,7 @@ async function hydrated(page: Page) {
 
 test("the vendor profiles page lists the seeded Symantec profile", async ({ page }) => {
   const problems = failOnConsoleErrors(page);
+  await signIn(page, "manager");
   await page.goto("/profiles");
   await hydrated(page);
   const sav = page.locator('tr[data-profile="symantec-sav"]');
@@ -57,12 +59,14 @@ test("the vendor profiles page lists the seeded Symantec profile", async ({ page
 });
 
 test("a new install has no subnets and says how to start", async ({ page }) => {
+  await signIn(page, "admin");
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "No subnets yet" })).toBeVisible();
 });
 
 test("bad subnets are refused with a message next to the field", async ({ page }) => {
   const problems = failOnConsoleErrors(page);
+  await signIn(page, "admin");
   await page.goto("/subnets/new");
   await hydrated(page);
   const cidr = page.getByLabel("Subnet (CIDR)");
@@ -84,6 +88,7 @@ test("bad subnets are refused with a message next to the field", async ({ page }
 
 test("scanning a subnet shows its compliance and the hosts without AV", async ({ page }) => {
   const problems = failOnConsoleErrors(page);
+  await signIn(page, "admin");
   await page.goto("/subnets/new");
   await hydrated(page);
   await page.getByLabel("Subnet (CIDR)").fill(SUBNET);
@@ -119,7 +124,31 @@ test("scanning a subnet shows its compliance and the hosts without AV", async ({
 });
 
 test("an unknown address gets the 404 page", async ({ page }) => {
+  await signIn(page, "manager");
   const response = await page.goto("/no/such/page");
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+});
+
+test("anonymous visitors sign in and return to the page they asked for", async ({ page }) => {
+  await page.goto("/profiles");
+  await expect(page).toHaveURL(/\/login\?next=%2Fprofiles|\/login\?next=\/profiles/);
+  await page.getByLabel("Username").fill("e2e-manager");
+  await page.getByLabel("Password").fill("wrong password here");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signin-error")).toContainText("username or password is not right");
+  // From here on, no console errors (the failed attempt's page is answered 401 on purpose).
+  const problems = failOnConsoleErrors(page);
+  await page.getByLabel("Username").fill("e2e-manager");
+  await page.getByLabel("Password").fill("e2e password 12345");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/profiles$/);
+  await hydrated(page);
+  // A manager reads; the navigation offers nothing they may not do.
+  await expect(page.getByTestId("account")).toContainText("manager");
+  await expect(page.getByRole("link", { name: "Add subnet" })).toHaveCount(0);
+  await signOut(page);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login/);
+  expect(problems).toEqual([]);
 });

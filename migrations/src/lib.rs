@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_walking_skeleton;
 mod m20261127_000001_coverage_model;
+mod m20261128_000001_accounts;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_walking_skeleton::Migration),
             Box::new(m20261127_000001_coverage_model::Migration),
+            Box::new(m20261128_000001_accounts::Migration),
         ]
     }
 }

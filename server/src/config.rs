@@ -9,6 +9,9 @@
 //! | web assets     | `site_root`    | `LEPTOS_SITE_ROOT` | `target/site`                   |
 //! | scan workers   | `scan_workers` | `AVSWEEP_SCAN_WORKERS` | `1`                         |
 //! | sockets per scan | `scan_sockets` | `AVSWEEP_SCAN_SOCKETS` | `4096` (connects in flight per worker) |
+//! | session idle timeout | `session_idle_minutes` | `AVSWEEP_SESSION_IDLE_MINUTES` | `30` |
+//! | session absolute timeout | `session_max_hours` | `AVSWEEP_SESSION_MAX_HOURS` | `12` |
+//! | `Secure` cookie (behind HTTPS) | `cookie_secure` | `AVSWEEP_COOKIE_SECURE` | `false` |
 //!
 //! The file is `AVSWEEP_CONFIG` if set, else `avsweep.toml` in the working
 //! directory if it exists.
@@ -19,6 +22,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::ServerError;
+use crate::auth::AuthSettings;
 
 pub const DEFAULT_SCAN_SOCKETS: usize = 4096;
 
@@ -33,6 +37,8 @@ pub struct Config {
     /// open-file limit with the database pool and HTTP clients, so a scan
     /// does not take every descriptor the way the command-line scanner may.
     pub scan_sockets: usize,
+    /// Session timeouts and the cookie's `Secure` flag.
+    pub auth: AuthSettings,
 }
 
 /// The TOML file's shape: every key optional.
@@ -45,6 +51,9 @@ struct FileConfig {
     site_root: Option<String>,
     scan_workers: Option<usize>,
     scan_sockets: Option<usize>,
+    session_idle_minutes: Option<usize>,
+    session_max_hours: Option<usize>,
+    cookie_secure: Option<bool>,
 }
 
 impl Config {
@@ -119,6 +128,42 @@ impl Config {
             file.scan_sockets.unwrap_or(DEFAULT_SCAN_SOCKETS),
             "a scan needs at least one socket",
         )?;
+        let defaults = AuthSettings::default();
+        let idle_minutes = count_setting(
+            "AVSWEEP_SESSION_IDLE_MINUTES",
+            env("AVSWEEP_SESSION_IDLE_MINUTES"),
+            file.session_idle_minutes
+                .unwrap_or(defaults.limits.idle.num_minutes() as usize),
+            "a session must be allowed at least one idle minute",
+        )?;
+        let max_hours = count_setting(
+            "AVSWEEP_SESSION_MAX_HOURS",
+            env("AVSWEEP_SESSION_MAX_HOURS"),
+            file.session_max_hours
+                .unwrap_or(defaults.limits.absolute.num_hours() as usize),
+            "a session must be allowed at least one hour",
+        )?;
+        let cookie_secure = match env("AVSWEEP_COOKIE_SECURE") {
+            Some(text) => match text.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                _ => {
+                    return Err(ServerError::BadSetting {
+                        name: "AVSWEEP_COOKIE_SECURE",
+                        value: text,
+                        reason: "write true (avsweep is reached over HTTPS) or false".into(),
+                    });
+                }
+            },
+            None => file.cookie_secure.unwrap_or(defaults.cookie_secure),
+        };
+        let auth = AuthSettings {
+            limits: storage::accounts::SessionLimits {
+                idle: chrono::Duration::minutes(idle_minutes.min(100_000) as i64),
+                absolute: chrono::Duration::hours(max_hours.min(10_000) as i64),
+            },
+            cookie_secure,
+        };
         Ok(Config {
             listen_addr,
             database_url,
@@ -126,6 +171,7 @@ impl Config {
             site_root,
             scan_workers,
             scan_sockets,
+            auth,
         })
     }
 }
@@ -222,6 +268,26 @@ mod tests {
             "{error}"
         );
         assert_eq!(load("scan_sockets = 64", &[]).unwrap().scan_sockets, 64);
+    }
+
+    #[test]
+    fn sessions_default_to_30_minutes_idle_and_12_hours_in_all() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.auth.limits.idle, chrono::Duration::minutes(30));
+        assert_eq!(config.auth.limits.absolute, chrono::Duration::hours(12));
+        assert!(!config.auth.cookie_secure);
+        let config = load(
+            "session_idle_minutes = 5\ncookie_secure = true",
+            &[("AVSWEEP_SESSION_MAX_HOURS", "2")],
+        )
+        .unwrap();
+        assert_eq!(config.auth.limits.idle, chrono::Duration::minutes(5));
+        assert_eq!(config.auth.limits.absolute, chrono::Duration::hours(2));
+        assert!(config.auth.cookie_secure);
+        let error = load("", &[("AVSWEEP_COOKIE_SECURE", "maybe")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("AVSWEEP_COOKIE_SECURE=maybe"), "{error}");
     }
 
     #[test]

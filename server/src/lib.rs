@@ -1,5 +1,6 @@
 //! The avsweep server: configuration, startup, HTTP routes and the scan worker.
 
+pub mod auth;
 pub mod config;
 mod error;
 pub mod routes;

@@ -12,6 +12,11 @@ avsweep — find the computers that run no antivirus client
 Usage:
   avsweep [serve]          start the web dashboard (default)
   avsweep migrate          create or upgrade the database, then exit
+  avsweep user add NAME --role admin|helpdesk|manager [--password-stdin]
+                           create an account; the password comes from stdin
+                           (--password-stdin) or AVSWEEP_NEW_PASSWORD
+  avsweep user list        list accounts and their roles
+  avsweep user disable NAME | user enable NAME
   avsweep scan [OPTIONS] TARGETS...
                            scan from the command line with nmap's flags
                            (see `avsweep scan --help`)
@@ -30,6 +35,7 @@ fn main() -> ExitCode {
         None | Some("serve") => serve(false),
         Some("migrate") => serve(true),
         Some("scan") => scanner::cli::run(args.collect::<Vec<OsString>>()),
+        Some("user") => user_command(args.collect()),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -73,6 +79,148 @@ fn serve(migrate_only: bool) -> ExitCode {
             eprintln!("avsweep: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `avsweep user …`: account administration from the shell (the first admin).
+fn user_command(args: Vec<OsString>) -> ExitCode {
+    let args: Vec<String> = match args.into_iter().map(OsString::into_string).collect() {
+        Ok(args) => args,
+        Err(_) => {
+            eprintln!("avsweep user: arguments must be valid UTF-8");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("avsweep: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_user_command(&args)) {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(UserCommandError::Usage(message)) => {
+            eprintln!("avsweep user: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(UserCommandError::Failed(message)) => {
+            eprintln!("avsweep user: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum UserCommandError {
+    Usage(String),
+    Failed(String),
+}
+
+impl<E: std::fmt::Display> From<E> for UserCommandError {
+    fn from(error: E) -> Self {
+        UserCommandError::Failed(error.to_string())
+    }
+}
+
+async fn run_user_command(args: &[String]) -> Result<String, UserCommandError> {
+    let usage = |m: &str| UserCommandError::Usage(m.to_owned());
+    let (sub, rest) = args
+        .split_first()
+        .ok_or_else(|| usage("say what to do: add, list, disable or enable"))?;
+    let config = Config::load()?;
+    let db = storage::Db::open(&config.database_url).await?;
+    match sub.as_str() {
+        "add" => {
+            let mut name = None;
+            let mut role = None;
+            let mut from_stdin = false;
+            let mut iter = rest.iter();
+            while let Some(arg) = iter.next() {
+                match arg.as_str() {
+                    "--role" => role = iter.next().cloned(),
+                    "--password-stdin" => from_stdin = true,
+                    flag if flag.starts_with("--role=") => {
+                        role = Some(flag["--role=".len()..].to_owned())
+                    }
+                    flag if flag.starts_with('-') => {
+                        return Err(usage(&format!("unknown option “{flag}”")));
+                    }
+                    other if name.is_none() => name = Some(other.to_owned()),
+                    other => return Err(usage(&format!("unexpected argument “{other}”"))),
+                }
+            }
+            let name = name.ok_or_else(|| usage("give the new account's name"))?;
+            let role = role.ok_or_else(|| usage("give --role admin, helpdesk or manager"))?;
+            let password = if from_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                std::env::var("AVSWEEP_NEW_PASSWORD").map_err(|_| {
+                    usage("give the password on stdin with --password-stdin, or in AVSWEEP_NEW_PASSWORD")
+                })?
+            };
+            let account = storage::accounts::create_user(&db, &name, &password, &role).await?;
+            storage::audit::record(
+                db.conn(),
+                "command-line",
+                "user.create",
+                &format!("user:{}", account.username),
+                serde_json::json!({ "role": account.role }),
+            )
+            .await?;
+            Ok(format!(
+                "created {} ({}); sign in at /login",
+                account.username, account.role
+            ))
+        }
+        "list" => {
+            let mut out = String::from("username\trole\tstatus\tcreated");
+            for account in storage::accounts::list_users(&db).await? {
+                out.push_str(&format!(
+                    "\n{}\t{}\t{}\t{}",
+                    account.username,
+                    account.role,
+                    if account.disabled {
+                        "disabled"
+                    } else {
+                        "active"
+                    },
+                    account.created_at.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            Ok(out)
+        }
+        "disable" | "enable" => {
+            let [name] = rest else {
+                return Err(usage(&format!("user {sub} takes exactly one name")));
+            };
+            let account = storage::accounts::find_by_username(&db, name)
+                .await?
+                .ok_or_else(|| UserCommandError::Failed(format!("there is no account “{name}”")))?;
+            let disabled = sub == "disable";
+            storage::accounts::set_disabled(&db, account.id, disabled).await?;
+            storage::audit::record(
+                db.conn(),
+                "command-line",
+                if disabled {
+                    "user.disable"
+                } else {
+                    "user.enable"
+                },
+                &format!("user:{}", account.username),
+                serde_json::json!({}),
+            )
+            .await?;
+            Ok(format!("{} is now {sub}d", account.username))
+        }
+        other => Err(usage(&format!("unknown user command “{other}”"))),
     }
 }
 

@@ -17,6 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{self, AuthSettings, AuthState};
 use crate::config::Config;
 use crate::{ServerError, scheduler, worker};
 
@@ -63,10 +64,13 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let router = router(AppState {
-            leptos_options,
-            db: db.clone(),
-        });
+        let router = router(
+            AppState {
+                leptos_options,
+                db: db.clone(),
+            },
+            config.auth,
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut workers: Vec<_> = (0..config.scan_workers)
             .map(|n| {
@@ -103,9 +107,14 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, then lets the workers save their progress.
     pub async fn run_until_stopped(self) -> Result<(), ServerError> {
         tracing::info!("avsweep listening on http://{}", self.addr);
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        // The client address reaches the auth layer (audit "from where", throttling).
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
         let _ = self.shutdown.send(true);
         for worker in self.workers {
             let _ = worker.await;
@@ -114,8 +123,12 @@ impl Application {
     }
 }
 
-fn router(state: AppState) -> Router {
+fn router(state: AppState, auth_settings: AuthSettings) -> Router {
     let routes = generate_route_list(app::App);
+    let auth_state = AuthState {
+        db: state.db.clone(),
+        settings: auth_settings,
+    };
     let db = state.db.clone();
     let provide_db = move || provide_context(db.clone());
     let options = state.leptos_options.clone();
@@ -133,6 +146,11 @@ fn router(state: AppState) -> Router {
             _,
         >(provide_db, app::shell))
         .with_state(state)
+        .merge(auth::routes(auth_state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            auth_state,
+            auth::authenticate,
+        ))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use app::auth::Role;
 use common::TestApp;
 use storage::scans::{self, JobStatus, ScanOptions};
 use storage::subnets;
@@ -28,19 +29,17 @@ async fn health_check_answers_ok(app: TestApp, _backend: u8) {
 }
 
 async fn pages_render_on_the_server_with_the_hydration_script(app: TestApp, _backend: u8) {
-    // The overview reads coverage, which needs a signed-in user; until the
-    // sign-in branch is merged a stranger gets the message, server-rendered.
-    // (With a user it shows the "No subnets yet" empty state.)
-    let html = app.get_text("/").await;
+    let manager = app.sign_in(Role::Manager).await;
+    let html = manager.get_text("/").await;
     assert!(
-        html.contains("Sign in to continue."),
-        "overview rendered for a stranger: {html}"
+        html.contains("No subnets yet"),
+        "empty state rendered: {html}"
     );
     assert!(
         html.contains("/pkg/avsweep.js"),
         "hydration script referenced"
     );
-    let html = app.get_text("/profiles").await;
+    let html = manager.get_text("/profiles").await;
     assert!(
         html.contains("Symantec AntiVirus Corporate Edition"),
         "{html}"
@@ -48,24 +47,27 @@ async fn pages_render_on_the_server_with_the_hydration_script(app: TestApp, _bac
 }
 
 async fn unknown_pages_answer_404(app: TestApp, _backend: u8) {
-    let response = app.http.get(app.url("/nothing/here")).send().await.unwrap();
+    let manager = app.sign_in(Role::Manager).await;
+    let response = manager
+        .http
+        .get(manager.url("/nothing/here"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
 }
 
 async fn add_subnet_server_fn_validates_input(app: TestApp, _backend: u8) {
+    let admin = app.sign_in(Role::Admin).await;
     for (cidr, expected) in [
         ("10.0.0.0/33", "out of range"),
         ("foo", "not a CIDR block"),
         ("10.0.0.0/7", "too large"),
     ] {
-        let response = app
-            .http
-            .post(app.url("/api/subnets/add"))
-            .form(&[("cidr", cidr), ("name", "Bad")])
-            .send()
-            .await
-            .unwrap();
+        let response = admin
+            .post_form("/api/subnets/add", &[("cidr", cidr), ("name", "Bad")])
+            .await;
         assert_eq!(
             response.status(),
             200,
@@ -82,18 +84,21 @@ async fn add_subnet_server_fn_validates_input(app: TestApp, _backend: u8) {
         "nothing stored"
     );
 
-    let response = app
-        .http
-        .post(app.url("/api/subnets/add"))
-        .form(&[("cidr", "127.90.0.0/24"), ("name", "Lab")])
-        .send()
+    let response = admin
+        .post_form(
+            "/api/subnets/add",
+            &[("cidr", "127.90.0.0/24"), ("name", "Lab")],
+        )
+        .await;
+    assert!(response.text().await.unwrap().contains("Created"));
+    let created = &subnets::list(&app.db).await.unwrap()[0];
+    assert_eq!(created.cidr, "127.90.0.0/24");
+    let audit = storage::audit::list(&app.db, Some(&format!("subnet:{}", created.id)), 10)
         .await
         .unwrap();
-    assert!(response.text().await.unwrap().contains("Created"));
-    assert_eq!(
-        subnets::list(&app.db).await.unwrap()[0].cidr,
-        "127.90.0.0/24"
-    );
+    assert_eq!(audit[0].action, "subnet.create");
+    assert_eq!(audit[0].actor, admin.username);
+    assert_eq!(audit[0].source.as_deref(), Some("127.0.0.1"), "from where");
 }
 
 async fn a_scan_finds_the_hosts_without_an_av_port(app: TestApp, backend: u8) {
@@ -175,7 +180,8 @@ async fn a_running_scan_cancels_within_a_second(app: TestApp, backend: u8) {
 }
 
 async fn security_headers_are_set(app: TestApp, _backend: u8) {
-    let response = app.http.get(app.url("/")).send().await.unwrap();
+    let manager = app.sign_in(Role::Manager).await;
+    let response = manager.http.get(manager.url("/")).send().await.unwrap();
     let header = |name: &str| {
         response
             .headers()

@@ -10,10 +10,22 @@ use sea_orm::{
 use crate::entities::audit_log;
 use crate::{Db, StorageError};
 
-/// Appends one entry.
+/// Appends one entry made by the system (no client address).
 pub async fn record(
     conn: &impl ConnectionTrait,
     actor: &str,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Result<(), StorageError> {
+    record_from(conn, actor, None, action, subject, detail).await
+}
+
+/// Appends one entry with where the request came from (the client address).
+pub async fn record_from(
+    conn: &impl ConnectionTrait,
+    actor: &str,
+    source: Option<&str>,
     action: &str,
     subject: &str,
     detail: serde_json::Value,
@@ -24,6 +36,7 @@ pub async fn record(
         action: Set(action.to_owned()),
         subject: Set(subject.to_owned()),
         detail: Set(detail),
+        source: Set(source.map(str::to_owned)),
         ..Default::default()
     }
     .insert(conn)

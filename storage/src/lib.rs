@@ -2,6 +2,7 @@
 //! the queries and how scan evidence turns into a verdict. Both the Leptos
 //! server functions (`app` with `ssr`) and the `server` binary use it.
 
+pub mod accounts;
 pub mod audit;
 pub mod coverage;
 mod db;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod account;
 pub mod views;
 
 /// A message about one form field.
@@ -128,8 +129,18 @@ pub(crate) mod ssr {
 
     /// Storage errors become messages for people; details go to the log.
     pub fn to_server_error(error: StorageError) -> ServerFnError {
+        let status = |code: http::StatusCode| {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(code);
+            }
+        };
         match &error {
-            StorageError::Invalid(_) | StorageError::NotFound { .. } => {
+            StorageError::Invalid(_) => {
+                status(http::StatusCode::BAD_REQUEST);
+                ServerFnError::new(error.to_string())
+            }
+            StorageError::NotFound { .. } => {
+                status(http::StatusCode::NOT_FOUND);
                 ServerFnError::new(error.to_string())
             }
             _ => {
@@ -176,6 +187,7 @@ pub(crate) mod ssr {
 #[server(endpoint = "subnets/list")]
 pub async fn list_subnets() -> Result<Vec<SubnetRow>, ServerFnError> {
     use self::ssr::*;
+    crate::auth::ssr::require(crate::auth::Capability::ViewCoverage)?;
     let db = db()?;
     let mut rows = Vec::new();
     for subnet in storage::subnets::list(&db).await.map_err(to_server_error)? {
@@ -187,10 +199,19 @@ pub async fn list_subnets() -> Result<Vec<SubnetRow>, ServerFnError> {
 #[server(endpoint = "subnets/add")]
 pub async fn add_subnet(cidr: String, name: String) -> Result<AddSubnetOutcome, ServerFnError> {
     use self::ssr::*;
+    let user = crate::auth::ssr::require(crate::auth::Capability::ManageInventory)?;
     let db = db()?;
     match storage::subnets::create(&db, &cidr, &name).await {
         Ok(subnet) => {
-            tracing::info!(cidr = %subnet.cidr, name = %subnet.name, "subnet added");
+            tracing::info!(cidr = %subnet.cidr, name = %subnet.name, user = %user.username, "subnet added");
+            crate::auth::ssr::audit(
+                &db,
+                &user,
+                "subnet.create",
+                &format!("subnet:{}", subnet.id),
+                serde_json::json!({ "cidr": subnet.cidr, "name": subnet.name }),
+            )
+            .await?;
             Ok(AddSubnetOutcome::Created {
                 id: subnet.id,
                 cidr: subnet.cidr,
@@ -212,6 +233,7 @@ pub async fn add_subnet(cidr: String, name: String) -> Result<AddSubnetOutcome, 
 #[server(endpoint = "subnets/report")]
 pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFnError> {
     use self::ssr::*;
+    crate::auth::ssr::require(crate::auth::Capability::ViewCoverage)?;
     use storage::coverage::Verdict;
     let db = db()?;
     let subnet = storage::subnets::get(&db, subnet_id)
@@ -256,21 +278,43 @@ pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFn
 #[server(endpoint = "scans/start")]
 pub async fn start_scan(subnet_id: i32) -> Result<ScanView, ServerFnError> {
     use self::ssr::*;
+    let user = crate::auth::ssr::require(crate::auth::Capability::RunScans)?;
     let db = db()?;
-    let job = storage::scans::enqueue(&db, subnet_id, storage::scans::ScanOptions::default())
+    let options = storage::scans::ScanOptions {
+        requested_by: user.username.clone(),
+        ..Default::default()
+    };
+    let job = storage::scans::enqueue(&db, subnet_id, options)
         .await
         .map_err(to_server_error)?;
-    tracing::info!(scan = job.id, subnet = subnet_id, "scan queued");
+    tracing::info!(scan = job.id, subnet = subnet_id, user = %user.username, "scan queued");
+    crate::auth::ssr::audit(
+        &db,
+        &user,
+        "scan.start",
+        &format!("scan:{}", job.id),
+        serde_json::json!({ "subnet": subnet_id }),
+    )
+    .await?;
     Ok(scan_view(job))
 }
 
 #[server(endpoint = "scans/cancel")]
 pub async fn cancel_scan(scan_id: i32) -> Result<String, ServerFnError> {
     use self::ssr::*;
+    let user = crate::auth::ssr::require(crate::auth::Capability::RunScans)?;
     let db = db()?;
     let status = storage::scans::cancel(&db, scan_id)
         .await
         .map_err(to_server_error)?;
+    crate::auth::ssr::audit(
+        &db,
+        &user,
+        "scan.cancel",
+        &format!("scan:{scan_id}"),
+        serde_json::json!({ "status": status.as_str() }),
+    )
+    .await?;
     tracing::info!(
         scan = scan_id,
         status = status.as_str(),
@@ -282,6 +326,7 @@ pub async fn cancel_scan(scan_id: i32) -> Result<String, ServerFnError> {
 #[server(endpoint = "profiles/list")]
 pub async fn list_profiles() -> Result<Vec<ProfileView>, ServerFnError> {
     use self::ssr::*;
+    crate::auth::ssr::require(crate::auth::Capability::ViewCoverage)?;
     let db = db()?;
     let profiles = storage::profiles::list(&db)
         .await

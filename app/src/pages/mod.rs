@@ -1,6 +1,7 @@
 mod add_subnet;
 mod gaps;
 mod host;
+mod login;
 mod not_found;
 mod overview;
 mod profiles;
@@ -8,6 +9,7 @@ mod subnet;
 
 pub use add_subnet::AddSubnet;
 pub use host::HostPage;
+pub use login::Login;
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use profiles::Profiles;

@@ -1,7 +1,12 @@
 //! `TestApp`: the real server on port 0 with a fresh database per test.
+// Each test crate uses a different part of these helpers.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+use app::auth::Role;
 
 use server::config::Config;
 use server::startup::Application;
@@ -29,6 +34,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         scan_workers: 1,
         // Tests run several servers in one process: keep each scan's share of descriptors small.
         scan_sockets: 1024,
+        auth: server::auth::AuthSettings::default(),
     };
     let app = Application::build(config).await.expect("the server starts");
     let addr = app.addr();
@@ -46,9 +52,115 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     })
 }
 
+/// The password every test account gets.
+pub const TEST_PASSWORD: &str = "test password 12345";
+
+/// A browser-like client signed in over HTTP: it keeps the session cookie and
+/// sends this server's `Origin` on every request (as browsers do on posts),
+/// so it passes the CSRF check.
+pub struct SignedIn {
+    pub http: reqwest::Client,
+    pub username: String,
+    pub user_id: i32,
+    pub role: Role,
+    base: String,
+}
+
+impl SignedIn {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GETs a page and returns its body, whatever the status.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET answers");
+        response.text().await.expect("a readable body")
+    }
+
+    /// POSTs a form (a server function call) and returns the response.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST answers")
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A client with a cookie jar that sends this server's Origin, not signed in.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ORIGIN,
+            self.origin().parse().expect("a valid Origin header"),
+        );
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client")
+    }
+
+    /// Creates an account with this role (a fresh name each call) and returns its name.
+    pub async fn create_user(&self, role: Role) -> storage::entities::user::Model {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "{}{}",
+            role.as_str(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        storage::accounts::create_user(&self.db, &name, TEST_PASSWORD, role.as_str())
+            .await
+            .expect("create a test account")
+    }
+
+    /// Creates an account with `role` and signs it in through `POST /auth/login`.
+    pub async fn sign_in(&self, role: Role) -> SignedIn {
+        let account = self.create_user(role).await;
+        let http = self.browser();
+        let response = http
+            .post(self.url("/auth/login"))
+            .form(&[
+                ("username", account.username.as_str()),
+                ("password", TEST_PASSWORD),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("the sign-in form answers");
+        assert_eq!(response.status(), 303, "sign-in redirects");
+        assert_eq!(
+            response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok()),
+            Some("/"),
+            "signed in as {}",
+            account.username
+        );
+        SignedIn {
+            http,
+            username: account.username,
+            user_id: account.id,
+            role,
+            base: format!("http://{}", self.addr),
+        }
     }
 
     /// GETs a page and returns its body, whatever the status.

@@ -13,6 +13,8 @@ pub struct Model {
     /// What it happened to, e.g. "subnet:3", "host:10.0.0.5".
     pub subject: String,
     pub detail: Json,
+    /// Where the request came from (client address), when a person or token did it.
+    pub source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
