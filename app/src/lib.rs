@@ -147,7 +147,7 @@ fn MainNav(user: auth::CurrentUser) -> impl IntoView {
             <A href="/account" attr:class="account-name">{user.username.clone()}</A>
             " "
             <span class="role-badge">{user.role.as_str()}</span>
-            <form method="post" action="/auth/logout" class="inline-form">
+            <form method="post" action="/auth/logout" class="signout-form">
                 <button type="submit" class="button link">"Sign out"</button>
             </form>
         </div>

@@ -1,7 +1,7 @@
 import { test, expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import { signIn } from "./support";
+import { signIn } from "./support/auth";
 
 // The second /28 of the lab (all loopback here), so this file and
 // skeleton.spec.ts never define the same subnet in one run's database. Four

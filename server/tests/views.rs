@@ -1,8 +1,6 @@
 //! The coverage views from outside: access control of their server functions
 //! and of the CSV route, and the CSV holding exactly the filtered gap list.
 
-// Shared helpers: not every test binary uses every one.
-#[allow(dead_code)]
 mod common;
 
 use std::net::IpAddr;
@@ -13,9 +11,12 @@ use storage::coverage::ObservedPort;
 use storage::scans::{self, HostRecord, JobStatus, ScanOptions};
 use storage::{Db, hosts, profiles, subnets, test_on_both_backends};
 
+use app::auth::Role;
 use common::TestApp;
 
 app_test_on_both_backends! {
+    a_manager_reads_and_exports_but_cannot_change_overrides,
+    helpdesk_marks_hosts_out_of_scope_and_gets_a_400_for_a_missing_reason,
     view_functions_ask_strangers_to_sign_in,
     server_rendered_views_tell_strangers_to_sign_in_instead_of_showing_hosts,
     the_csv_export_asks_strangers_to_sign_in,
@@ -232,5 +233,135 @@ async fn csv_cells_cannot_become_spreadsheet_formulas(db: &Db) {
     assert!(
         row.starts_with("127.91.2.1,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",unprotected"),
         "{row}"
+    );
+}
+
+/// Scans a loopback /30 for real: every address (all four: avsweep scans a
+/// network's every address) refuses connects, i.e. is up without an agent.
+async fn scanned_lab(app: &TestApp, cidr: &str) -> i32 {
+    let subnet = subnets::create(&app.db, cidr, "Lab").await.unwrap();
+    let job = scans::enqueue(&app.db, subnet.id, ScanOptions::default())
+        .await
+        .unwrap();
+    let done = app
+        .wait_for_scan(job.id, std::time::Duration::from_secs(60))
+        .await;
+    assert_eq!(done.status, "done");
+    assert_eq!(done.unprotected, 4, "{done:?}");
+    subnet.id
+}
+
+async fn a_manager_reads_and_exports_but_cannot_change_overrides(app: TestApp, _: u8) {
+    let subnet_id = scanned_lab(&app, "127.91.5.0/30").await;
+    let manager = app.sign_in(Role::Manager).await;
+
+    let refused = manager
+        .post_form(
+            "/api/views/override",
+            &[
+                ("addresses[0]", "127.91.5.1"),
+                ("out_of_scope", "true"),
+                ("reason", "not mine to decide"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("manager"));
+    assert_eq!(
+        hosts::override_for(&app.db, "127.91.5.1").await.unwrap(),
+        None
+    );
+    let acknowledged = manager
+        .post_form(
+            "/api/views/acknowledge",
+            &[("addresses[0]", "127.91.5.1"), ("note", "HD-1")],
+        )
+        .await;
+    assert_eq!(acknowledged.status(), 403);
+
+    let overview = manager.get_text("/").await;
+    assert!(
+        overview.contains("Newly unprotected since the last scan"),
+        "{overview}"
+    );
+    let host = manager.get_text("/hosts/127.91.5.1").await;
+    assert!(
+        host.contains("2967"),
+        "the host page shows its ports: {host}"
+    );
+
+    let csv = manager
+        .http
+        .get(manager.url(&format!("/subnets/{subnet_id}/gaps.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let body = csv.text().await.unwrap();
+    let addresses: Vec<&str> = body
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        addresses,
+        ["127.91.5.0", "127.91.5.1", "127.91.5.2", "127.91.5.3"],
+        "{body}"
+    );
+}
+
+async fn helpdesk_marks_hosts_out_of_scope_and_gets_a_400_for_a_missing_reason(
+    app: TestApp,
+    _: u8,
+) {
+    let subnet_id = scanned_lab(&app, "127.91.6.0/30").await;
+    let helpdesk = app.sign_in(Role::Helpdesk).await;
+
+    let missing_reason = helpdesk
+        .post_form(
+            "/api/views/override",
+            &[
+                ("addresses[0]", "127.91.6.1"),
+                ("out_of_scope", "true"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(missing_reason.status(), 400);
+    assert!(missing_reason.text().await.unwrap().contains("Say why"));
+
+    let saved = helpdesk
+        .post_form(
+            "/api/views/override",
+            &[
+                ("addresses[0]", "127.91.6.1"),
+                ("addresses[1]", "127.91.6.2"),
+                ("out_of_scope", "true"),
+                ("reason", "lab appliances"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 200, "{:?}", saved.text().await);
+    let overall = storage::history::latest_per_subnet(&app.db).await.unwrap();
+    let row = overall.iter().find(|r| r.subnet_id == subnet_id).unwrap();
+    assert_eq!(
+        (row.unprotected, row.out_of_scope),
+        (2, 2),
+        "the two marked hosts left the count"
+    );
+    let audit = storage::audit::list(&app.db, Some("host:127.91.6.2"), 5)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "override.set" && e.actor == helpdesk.username),
+        "{audit:?}"
     );
 }

@@ -1,9 +1,9 @@
 //! CSV downloads of exactly what a filtered gap list shows, every page of it.
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 
 use app::api::views::GapParams;
 use app::auth::{Capability, CurrentUser};
@@ -17,9 +17,9 @@ pub async fn subnet_gaps_csv(
     Query(params): Query<GapParams>,
     user: Option<Extension<CurrentUser>>,
 ) -> Response {
-    let user = match allowed(user.map(|Extension(u)| u), Capability::Export) {
+    let user = match crate::auth::check(user, Capability::Export) {
         Ok(user) => user,
-        Err(denied) => return *denied,
+        Err(denied) => return denied.into_response(),
     };
     match gaps_csv(&db, subnet_id, &params).await {
         Ok(body) => {
@@ -49,32 +49,6 @@ pub async fn subnet_gaps_csv(
             )
                 .into_response()
         }
-    }
-}
-
-/// No user → 401, a role without the capability → 403.
-fn allowed(
-    user: Option<CurrentUser>,
-    capability: Capability,
-) -> Result<CurrentUser, Box<Response>> {
-    match user {
-        None => Err(Box::new(
-            (
-                StatusCode::UNAUTHORIZED,
-                Json(serde_json::json!({ "error": "Sign in to continue." })),
-            )
-                .into_response(),
-        )),
-        Some(user) if !user.can(capability) => Err(Box::new(
-            (
-                StatusCode::FORBIDDEN,
-                Json(serde_json::json!({
-                    "error": format!("Your role ({}) may not do this; ask an administrator.", user.role.as_str())
-                })),
-            )
-                .into_response(),
-        )),
-        Some(user) => Ok(user),
     }
 }
 
