@@ -4,8 +4,6 @@
 //! every data table are equal before and after). Plus XSS: hostile host names
 //! and banners render inert on the server-rendered pages.
 
-// Each test binary uses its own part of the shared helpers.
-#[allow(dead_code)]
 mod common;
 
 use std::time::Duration;

@@ -3,8 +3,6 @@
 //! of a defined subnet, and hosts outside it or excluded are left out and
 //! counted. Loopback only: each test uses its own 127.66.x block.
 
-// Each test binary uses its own part of the shared helpers.
-#[allow(dead_code)]
 mod common;
 
 use std::collections::BTreeMap;
