@@ -96,6 +96,76 @@ const ROUTES: &[RouteCase] = &[
         ADMINS,
     ),
     post("/api/admin/audit", "", ADMINS),
+    // Coverage views: pages, server functions and the CSV export.
+    get("/hosts/127.94.0.1", EVERY_ROLE),
+    post("/api/views/overview", "", EVERY_ROLE),
+    post(
+        "/api/views/gaps",
+        "subnet_id={subnet}&params[page]=1",
+        EVERY_ROLE,
+    ),
+    post("/api/views/host", "address=127.94.0.1", EVERY_ROLE),
+    post(
+        "/api/views/override",
+        "addresses[0]=127.94.0.1&out_of_scope=true&reason=printer",
+        SCANNERS,
+    ),
+    post("/api/views/override/clear", "address=127.94.0.1", SCANNERS),
+    post(
+        "/api/views/acknowledge",
+        "addresses[0]=127.94.0.1&note=ticket",
+        SCANNERS,
+    ),
+    get("/subnets/{subnet}/gaps.csv", EVERY_ROLE),
+    // Scans: page, server functions, live progress.
+    get("/scans", EVERY_ROLE),
+    post("/api/ops/scan-choices", "", EVERY_ROLE),
+    post("/api/ops/preview", "subnet_ids[0]={subnet}", EVERY_ROLE),
+    post("/api/ops/history", "page=1", EVERY_ROLE),
+    post("/api/ops/progress", "scan_id=999999", EVERY_ROLE),
+    post(
+        "/api/ops/start",
+        "subnet_ids[0]=999999&skip_discovery=false&timing=T4",
+        SCANNERS,
+    ),
+    post("/api/ops/cancel", "scan_id=999999", SCANNERS),
+    get("/api/scans/999999/events", EVERY_ROLE),
+    post("/api/import?subnet_id={subnet}", "", SCANNERS),
+    // Setup (admins).
+    get("/admin/subnets", ADMINS),
+    get("/admin/exclusions", ADMINS),
+    get("/admin/profiles", ADMINS),
+    get("/admin/schedules", ADMINS),
+    post("/api/setup/subnets", "", ADMINS),
+    post("/api/setup/exclusions", "", ADMINS),
+    post("/api/setup/profiles", "", ADMINS),
+    post("/api/setup/schedules", "", ADMINS),
+    post(
+        "/api/setup/subnets/enable",
+        "subnet_id={subnet}&enabled=true",
+        ADMINS,
+    ),
+    post("/api/setup/sites/add", "name=", ADMINS),
+    post(
+        "/api/setup/exclusions/add",
+        "target=not-an-address&reason=x",
+        ADMINS,
+    ),
+    post(
+        "/api/setup/exclusions/remove",
+        "exclusion_id=999999",
+        ADMINS,
+    ),
+    post(
+        "/api/setup/profiles/enable",
+        "key=no-such-profile&enabled=true",
+        ADMINS,
+    ),
+    post(
+        "/api/setup/schedules/enable",
+        "schedule_id=999999&enabled=true",
+        ADMINS,
+    ),
 ];
 
 app_test_on_both_backends! {
