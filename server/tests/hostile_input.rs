@@ -527,6 +527,10 @@ async fn hostile_host_names_and_banners_render_inert(app: TestApp, backend: u8) 
         .unwrap();
     // Keep the worker away from it: these results are planted, not scanned.
     scans::cancel(&app.db, job.id).await.unwrap();
+    // The worker may have claimed it already: let it let go first, or its
+    // own "cancelled" could land after the planted "done".
+    app.wait_for_scan(job.id, std::time::Duration::from_secs(10))
+        .await;
     let rules = scans::rules_for_job(&app.db, &job).await.unwrap();
     let hostile_port = |banner: &str| storage::coverage::ObservedPort {
         port: 2967,

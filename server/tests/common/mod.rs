@@ -226,5 +226,5 @@ macro_rules! app_test_on_both_backends {
 /// A client allowed to do everything an admin may.
 #[allow(dead_code)] // not every test binary uses it
 pub async fn admin_client(app: &TestApp) -> reqwest::Client {
-    app.http.clone()
+    app.sign_in(app::auth::Role::Admin).await.http
 }
