@@ -452,7 +452,10 @@ pub async fn load_overview() -> Result<OverviewReport, ServerFnError> {
 }
 
 #[server(endpoint = "views/gaps")]
-pub async fn load_gaps(subnet_id: i32, params: GapParams) -> Result<GapList, ServerFnError> {
+pub async fn load_gaps(
+    subnet_id: i32,
+    #[server(default)] params: GapParams,
+) -> Result<GapList, ServerFnError> {
     use self::ssr::*;
     use crate::api::ssr::db;
     use crate::auth::Capability;
