@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use chrono::Utc;
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Set, Statement, TransactionTrait,
 };
 
 use crate::coverage::{self, Coverage, ObservedPort, OverrideRule, ProfileRule, Verdict};
@@ -522,7 +522,7 @@ pub async fn record_hosts(
         .filter(|h| !exclusions::is_excluded(&excluded, h.address))
         .collect();
     let overrides = overrides_for(db, hosts.iter().map(|h| h.address.to_string())).await?;
-    let rows: Vec<host_result::ActiveModel> = hosts
+    let rows: Vec<NewResult> = hosts
         .iter()
         .map(|host| {
             let address = host.address.to_string();
@@ -533,21 +533,19 @@ pub async fn record_hosts(
                 rules,
                 overrides.get(&address),
             );
-            host_result::ActiveModel {
-                scan_id: Set(job_id),
-                address: Set(address),
-                sort_key: Set(address_sort_key(host.address)),
-                position: Set(i64::try_from(host.position).unwrap_or(i64::MAX)),
-                host_state: Set(if host.up { "up" } else { "down" }.into()),
-                host_reason: Set(host.host_reason.clone()),
-                device_class: Set(host.device_class.clone()),
-                device_confidence: Set(i16::from(host.device_confidence)),
-                device_evidence: Set(serde_json::json!(host.device_evidence)),
-                ports: Set(serde_json::to_value(&host.ports).unwrap_or_default()),
-                verdict: Set(verdict.as_str().into()),
-                matched_profile: Set(matched),
-                dns_name: Set(host.dns_name.clone()),
-                ..Default::default()
+            NewResult {
+                sort_key: address_sort_key(host.address),
+                address,
+                position: i64::try_from(host.position).unwrap_or(i64::MAX),
+                host_state: if host.up { "up" } else { "down" },
+                host_reason: host.host_reason.clone(),
+                device_class: host.device_class.clone(),
+                device_confidence: i16::from(host.device_confidence),
+                device_evidence: serde_json::json!(host.device_evidence),
+                ports: serde_json::to_value(&host.ports).unwrap_or_default(),
+                verdict: verdict.as_str(),
+                matched_profile: matched,
+                dns_name: host.dns_name.clone(),
             }
         })
         .collect();
@@ -556,51 +554,115 @@ pub async fn record_hosts(
     }
     let txn = db.conn().begin().await?;
     let mut added = Coverage::default();
-    // 14 bound values a row: 1000 rows stay under both backends' parameter limits.
+    // 14 bound values a row on SQLite: 1000 rows stay under its parameter limit.
     for chunk in rows.chunks(1000) {
-        // A resumed scan repeats hosts it stored before the kill: those rows
-        // are skipped, and so is counting them a second time. One worker
-        // owns a job, so nobody else inserts between this read and the insert.
-        let addresses = chunk.iter().filter_map(|row| match &row.address {
-            sea_orm::ActiveValue::Set(address) => Some(address.clone()),
-            _ => None,
-        });
-        let already: std::collections::HashSet<String> = host_result::Entity::find()
-            .select_only()
-            .column(host_result::Column::Address)
-            .filter(host_result::Column::ScanId.eq(job_id))
-            .filter(host_result::Column::Address.is_in(addresses))
-            .into_tuple::<String>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .collect();
-        let fresh: Vec<host_result::ActiveModel> = chunk
-            .iter()
-            .filter(|row| match &row.address {
-                sea_orm::ActiveValue::Set(address) => !already.contains(address),
-                _ => true,
-            })
-            .cloned()
-            .collect();
-        for row in &fresh {
-            if let sea_orm::ActiveValue::Set(verdict) = &row.verdict {
-                let verdict = Verdict::parse(verdict)
-                    .ok_or_else(|| StorageError::Corrupt(format!("unknown verdict “{verdict}”")))?;
-                added.add(verdict, 1);
-            }
+        // A resumed scan repeats hosts it stored before the kill: the unique
+        // (scan, address) key skips those rows, and RETURNING names only the
+        // rows really inserted, so nothing is counted twice.
+        let inserted = match txn.get_database_backend() {
+            DatabaseBackend::Postgres => insert_results_postgres(&txn, job_id, chunk).await?,
+            _ => insert_results_portable(&txn, job_id, chunk).await?,
+        };
+        for (verdict, hosts) in inserted {
+            let verdict = Verdict::parse(&verdict)
+                .ok_or_else(|| StorageError::Corrupt(format!("unknown verdict “{verdict}”")))?;
+            added.add(verdict, u64::try_from(hosts).unwrap_or(0));
         }
-        if fresh.is_empty() {
-            continue;
-        }
-        host_result::Entity::insert_many(fresh)
-            .on_conflict_do_nothing_on([host_result::Column::ScanId, host_result::Column::Address])
-            .exec_without_returning(&txn)
-            .await?;
     }
     add_to_counters(&txn, job_id, &added).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// One host result row as `record_hosts` inserts it.
+#[derive(serde::Serialize)]
+struct NewResult {
+    address: String,
+    sort_key: String,
+    position: i64,
+    host_state: &'static str,
+    host_reason: String,
+    device_class: String,
+    device_confidence: i16,
+    device_evidence: serde_json::Value,
+    ports: serde_json::Value,
+    verdict: &'static str,
+    matched_profile: Option<String>,
+    dns_name: Option<String>,
+}
+
+/// Postgres takes the whole chunk as one JSON text parameter, unpacks it with
+/// `json_to_recordset` and answers with counts per verdict: one short
+/// statement each way instead of thousands of bound values and returned rows,
+/// which is what makes ingest fast at enterprise size.
+async fn insert_results_postgres(
+    conn: &impl ConnectionTrait,
+    job_id: i32,
+    rows: &[NewResult],
+) -> Result<Vec<(String, i64)>, StorageError> {
+    const SQL: &str = "WITH inserted AS (INSERT INTO host_results (scan_id, address, sort_key, \
+        position, host_state, host_reason, device_class, device_confidence, device_evidence, ports, \
+        verdict, matched_profile, dns_name) \
+        SELECT $1, r.address, r.sort_key, r.position, r.host_state, r.host_reason, r.device_class, \
+        r.device_confidence, r.device_evidence, r.ports, r.verdict, r.matched_profile, r.dns_name \
+        FROM json_to_recordset($2::text::json) AS r(address varchar, sort_key varchar, position bigint, \
+        host_state varchar, host_reason varchar, device_class varchar, device_confidence smallint, \
+        device_evidence json, ports json, verdict varchar, matched_profile varchar, dns_name varchar) \
+        ON CONFLICT (scan_id, address) DO NOTHING RETURNING verdict) \
+        SELECT verdict, COUNT(*) AS hosts FROM inserted GROUP BY verdict";
+    let rows = serde_json::to_string(rows)
+        .map_err(|e| StorageError::Corrupt(format!("host results as JSON: {e}")))?;
+    let counted = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            SQL,
+            [job_id.into(), rows.into()],
+        ))
+        .await?;
+    counted
+        .iter()
+        .map(|row| Ok((row.try_get("", "verdict")?, row.try_get("", "hosts")?)))
+        .collect()
+}
+
+/// Any backend: a multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING`,
+/// counted here (a verdict and 1 for each row inserted).
+async fn insert_results_portable(
+    conn: &impl ConnectionTrait,
+    job_id: i32,
+    rows: &[NewResult],
+) -> Result<Vec<(String, i64)>, StorageError> {
+    let models = rows.iter().map(|row| host_result::ActiveModel {
+        scan_id: Set(job_id),
+        address: Set(row.address.clone()),
+        sort_key: Set(row.sort_key.clone()),
+        position: Set(row.position),
+        host_state: Set(row.host_state.into()),
+        host_reason: Set(row.host_reason.clone()),
+        device_class: Set(row.device_class.clone()),
+        device_confidence: Set(row.device_confidence),
+        device_evidence: Set(row.device_evidence.clone()),
+        ports: Set(row.ports.clone()),
+        verdict: Set(row.verdict.into()),
+        matched_profile: Set(row.matched_profile.clone()),
+        dns_name: Set(row.dns_name.clone()),
+        ..Default::default()
+    });
+    let mut insert = host_result::Entity::insert_many(models).into_query();
+    insert
+        .on_conflict(
+            OnConflict::columns([host_result::Column::ScanId, host_result::Column::Address])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning_col(host_result::Column::Verdict);
+    let inserted = conn
+        .query_all_raw(conn.get_database_backend().build(&insert))
+        .await?;
+    inserted
+        .iter()
+        .map(|row| Ok((row.try_get::<String>("", "verdict")?, 1)))
+        .collect()
 }
 
 /// Adds one batch's verdict counts to the job's running counters.
@@ -693,8 +755,11 @@ async fn coverage_on(conn: &impl ConnectionTrait, job_id: i32) -> Result<Coverag
     Ok(coverage)
 }
 
-async fn refresh_counters(db: &Db, job_id: i32) -> Result<(), StorageError> {
-    let c = coverage_of(db, job_id).await?;
+pub(crate) async fn refresh_counters(
+    conn: &impl ConnectionTrait,
+    job_id: i32,
+) -> Result<(), StorageError> {
+    let c = coverage_on(conn, job_id).await?;
     let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
     scan_job::Entity::update_many()
         .col_expr(
@@ -714,7 +779,7 @@ async fn refresh_counters(db: &Db, job_id: i32) -> Result<(), StorageError> {
             Expr::value(count(c.out_of_scope)),
         )
         .filter(scan_job::Column::Id.eq(job_id))
-        .exec(db.conn())
+        .exec(conn)
         .await?;
     Ok(())
 }
@@ -790,7 +855,7 @@ pub async fn finish(
     status: JobStatus,
     error: Option<String>,
 ) -> Result<(), StorageError> {
-    refresh_counters(db, job_id).await?;
+    refresh_counters(db.conn(), job_id).await?;
     let current = get(db, job_id).await?;
     let subnet_id = current.subnet_id;
     let now = chrono::Utc::now();

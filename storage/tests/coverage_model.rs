@@ -401,6 +401,12 @@ async fn an_override_rejudges_the_newest_result_and_its_compliance(db: &Db) {
         (1, 1),
         "the aggregate follows the override"
     );
+    let counted = scans::get(db, job.id).await.unwrap();
+    assert_eq!(
+        (counted.unprotected, counted.out_of_scope),
+        (1, 1),
+        "the scan's own counters, which the subnet page shows, follow it too"
+    );
 
     // The next scan applies the overrides as it stores results.
     let next = run_scan(

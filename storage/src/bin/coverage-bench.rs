@@ -8,7 +8,7 @@
 //! results) unless the database already holds them, then prints p50/p95 of
 //! overall and per-subnet compliance, a subnet's gap list (paginated, sorted,
 //! filtered) and a host's history, and the ingest rate through
-//! `scans::record_hosts`. Addresses are loopback (127.100.0.0 – 127.101.143.255)
+//! `scans::record_hosts` (`--ingest-only` measures just that). Addresses are loopback (127.100.0.0 – 127.101.143.255)
 //! and nothing is scanned: no packet leaves the process.
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -66,6 +66,9 @@ async fn run(url: &str) -> Result<(), StorageError> {
         );
     } else {
         println!("database already seeded ({stored} host results)");
+    }
+    if std::env::args().any(|a| a == "--ingest-only") {
+        return ingest(&db).await;
     }
     let bench_subnets: Vec<subnet::Model> = subnets::list(&db)
         .await?
