@@ -18,6 +18,12 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   reporter: [["list"]],
   outputDir: "output/test-results",
+  // The run shares one database: the fresh-install spec runs first, while no
+  // subnet exists yet; every other spec after it, one file at a time.
+  projects: [
+    { name: "fresh-install", testMatch: /fresh-install\.spec\.ts$/ },
+    { name: "flows", testIgnore: /fresh-install\.spec\.ts$/, dependencies: ["fresh-install"] },
+  ],
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     screenshot: "only-on-failure",

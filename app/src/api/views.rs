@@ -146,7 +146,13 @@ pub struct GapHostView {
     pub remediation: Option<String>,
     /// "2967/closed (conn-refused), 8081/filtered (no-response)".
     pub ports: String,
+    /// What an open port answered when no profile's banner matched it: the
+    /// evidence for "a port is open, but it is not the agent".
+    pub banner: Option<String>,
 }
+
+/// The longest banner excerpt a gap row shows; the host page has all of it.
+pub const GAP_BANNER_CHARS: usize = 120;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GapList {
@@ -228,6 +234,18 @@ pub struct HostReport {
     pub remediation: Option<RemediationView>,
     pub timeline: Vec<TimelineEntry>,
     pub device_classes: Vec<String>,
+}
+
+/// The start of a banner as readable text (see [`banner_text`]), cut after
+/// [`GAP_BANNER_CHARS`] characters.
+pub fn banner_excerpt(bytes: &[u8]) -> String {
+    let text = banner_text(bytes);
+    if text.chars().count() <= GAP_BANNER_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(GAP_BANNER_CHARS).collect();
+    cut.push('…');
+    cut
 }
 
 /// Banner bytes as readable text: printable ASCII as is, the rest as \xNN.
@@ -328,11 +346,17 @@ pub mod ssr {
     }
 
     pub fn gap_host(row: storage::history::GapRow) -> Result<GapHostView, StorageError> {
-        let ports = storage::scans::observed_ports(&row.result)?
-            .into_iter()
+        let observed = storage::scans::observed_ports(&row.result)?;
+        let ports = observed
+            .iter()
             .map(|p| format!("{}/{} ({})", p.port, p.state, p.reason))
             .collect::<Vec<_>>()
             .join(", ");
+        let banner = observed
+            .iter()
+            .filter(|p| p.state == "open")
+            .find_map(|p| p.banner_bytes())
+            .map(|bytes| super::banner_excerpt(&bytes));
         Ok(GapHostView {
             address: row.result.address,
             dns_name: row.result.dns_name,
@@ -340,6 +364,7 @@ pub mod ssr {
             device_class: row.result.device_class,
             remediation: row.remediation,
             ports,
+            banner,
         })
     }
 
@@ -708,6 +733,15 @@ mod tests {
             "SSH-2.0\\x0d\\x0a\\x00<b>"
         );
         assert_eq!(banner_text(b"a\\b"), "a\\\\b");
+    }
+
+    #[test]
+    fn gap_rows_show_the_start_of_long_banners() {
+        assert_eq!(banner_excerpt(b"<script>x</script>"), "<script>x</script>");
+        let long = vec![b'A'; GAP_BANNER_CHARS + 10];
+        let excerpt = banner_excerpt(&long);
+        assert_eq!(excerpt.chars().count(), GAP_BANNER_CHARS + 1);
+        assert!(excerpt.ends_with('…'));
     }
 
     #[test]

@@ -237,11 +237,16 @@ fn GapTable(subnet_id: i32, list: GapList, params: GapParams) -> impl IntoView {
                                             });
                                         }
                                     /><a href=href>{address.clone()}</a></td>
-                                <td>{host.dns_name.unwrap_or_default()}</td>
+                                <td class="host-name">{host.dns_name.unwrap_or_default()}</td>
                                 <td><VerdictBadge verdict=host.verdict/></td>
                                 <td>{host.device_class}</td>
                                 <td>{host.remediation.unwrap_or_else(|| "—".into())}</td>
-                                <td class="mono">{host.ports}</td>
+                                <td class="mono">
+                                    {host.ports}
+                                    {host.banner.map(|banner| view! {
+                                        <span class="banner" title="What the open port answered (no profile's banner matched)">{banner}</span>
+                                    })}
+                                </td>
                             </tr>
                         }
                     }).collect_view()}
@@ -430,7 +435,8 @@ mod tests {
                 verdict: "unprotected".into(),
                 device_class: "windows".into(),
                 remediation: Some("open".into()),
-                ports: "2967/closed (conn-refused)".into(),
+                ports: "2967/closed (conn-refused), 8081/open (syn-ack)".into(),
+                banner: Some("Server: <script>alert(1)</script>".into()),
             }],
             device_classes: vec!["windows".into(), "printer".into()],
         };
@@ -448,5 +454,10 @@ mod tests {
         assert!(html.contains(r#"aria-label="Select 127.1.0.9""#), "{html}");
         assert!(html.contains(r#"href="/hosts/127.1.0.9""#), "{html}");
         assert!(html.contains("2967/closed (conn-refused)"), "{html}");
+        assert!(
+            html.contains("Server: &lt;script&gt;alert(1)&lt;/script&gt;"),
+            "a banner is shown as escaped text: {html}"
+        );
+        assert!(html.contains(r#"class="host-name">pc9.lab"#), "{html}");
     }
 }
