@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use scanner::{BannerProbe, HostResult, ScanConfig, ScanEvent, TargetSet, TimingTemplate};
+use scanner::{BannerProbe, ScanConfig, ScanEvent, TargetSet, TimingTemplate};
 use storage::coverage::ProfileRule;
 use storage::entities::scan_job;
 use storage::scans::{self, HostRecord, JobStatus};
@@ -157,7 +157,7 @@ async fn run_job(
         tokio::select! {
             event = scan.next() => match event {
                 Some(ScanEvent::Host(host)) => {
-                    pending.push(host_record(&host));
+                    pending.push(HostRecord::from_result(&host));
                     if pending.len() >= FLUSH_BATCH {
                         scans::record_hosts(db, job.id, &rules, &pending).await?;
                         pending.clear();
@@ -267,10 +267,6 @@ fn timing_template(name: &str) -> (scanner::Timing, Option<f64>) {
         "T0" => (TimingTemplate::T3.timing(), Some(1.0 / 300.0)),
         _ => (TimingTemplate::T3.timing(), None),
     }
-}
-
-fn host_record(host: &HostResult) -> HostRecord {
-    HostRecord::from_result(host)
 }
 
 #[cfg(test)]

@@ -71,31 +71,11 @@ pub struct SubnetRow {
     pub active: Option<ScanView>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PortView {
-    pub port: u16,
-    pub state: String,
-    pub reason: String,
-    /// What the service said, as text: untrusted, always rendered as text.
-    pub banner: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GapHost {
-    pub address: String,
-    /// Reverse-DNS name: untrusted (whoever runs the DNS zone chose it).
-    pub dns_name: Option<String>,
-    pub verdict: String,
-    pub device_class: String,
-    pub ports: Vec<PortView>,
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubnetReport {
     pub subnet: SubnetRow,
-    /// Hosts without an AV port open (unprotected and unknown) in the shown scan.
-    pub gaps: Vec<GapHost>,
-    /// How many gap hosts exist in total (the list may be one page of them).
+    /// How many hosts of the shown scan have no AV port open (unprotected
+    /// and unknown); `views::load_gaps` lists them a page at a time.
     pub gap_total: i64,
 }
 
@@ -112,9 +92,6 @@ pub struct ProfileView {
     pub enabled: bool,
     pub notes: String,
 }
-
-/// How many gap hosts one page shows.
-pub const GAP_PAGE_SIZE: u64 = 200;
 
 /// Server-side limits on what a scan may cover, from the configuration.
 #[cfg(feature = "ssr")]
@@ -258,47 +235,17 @@ pub async fn add_subnet(cidr: String, name: String) -> Result<AddSubnetOutcome, 
 pub async fn load_subnet_report(subnet_id: i32) -> Result<SubnetReport, ServerFnError> {
     use self::ssr::*;
     crate::auth::ssr::require(crate::auth::Capability::ViewCoverage)?;
-    use storage::coverage::Verdict;
     let db = db()?;
     let subnet = storage::subnets::get(&db, subnet_id)
         .await
         .map_err(to_server_error)?;
     let row = subnet_row(&db, subnet).await.map_err(to_server_error)?;
-    let (gaps, gap_total) = match &row.last_done {
-        Some(scan) => {
-            let verdicts = [Verdict::Unprotected, Verdict::Unknown];
-            let hosts =
-                storage::scans::hosts_with_verdicts(&db, scan.id, &verdicts, GAP_PAGE_SIZE, 0)
-                    .await
-                    .map_err(to_server_error)?;
-            let mut gaps = Vec::with_capacity(hosts.len());
-            for host in hosts {
-                let ports = storage::scans::observed_ports(&host).map_err(to_server_error)?;
-                gaps.push(GapHost {
-                    address: host.address,
-                    dns_name: host.dns_name,
-                    verdict: host.verdict,
-                    device_class: host.device_class,
-                    ports: ports
-                        .into_iter()
-                        .map(|p| PortView {
-                            banner: p
-                                .banner_bytes()
-                                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
-                            port: p.port,
-                            state: p.state,
-                            reason: p.reason,
-                        })
-                        .collect(),
-                });
-            }
-            (gaps, i64::from(scan.unprotected) + i64::from(scan.unknown))
-        }
-        None => (Vec::new(), 0),
-    };
+    // The gap list itself is paged by `views::load_gaps`; the report only counts.
+    let gap_total = row.last_done.as_ref().map_or(0, |scan| {
+        i64::from(scan.unprotected) + i64::from(scan.unknown)
+    });
     Ok(SubnetReport {
         subnet: row,
-        gaps,
         gap_total,
     })
 }

@@ -160,7 +160,7 @@ pub struct ProbedPort {
     pub port: u16,
     pub state: String,
     pub reason: String,
-    /// The banner, printable characters only.
+    /// The banner as readable text, written like the host page writes it.
     pub banner: Option<String>,
 }
 
@@ -851,12 +851,10 @@ pub async fn test_profile(
                 port: p.port,
                 state: p.state.as_str().to_owned(),
                 reason: p.reason.as_str().to_owned(),
-                banner: p.banner.as_ref().map(|b| {
-                    String::from_utf8_lossy(&b.0)
-                        .chars()
-                        .map(|c| if c.is_control() { '·' } else { c })
-                        .collect()
-                }),
+                banner: p
+                    .banner
+                    .as_ref()
+                    .map(|b| crate::api::views::banner_text(&b.0)),
             })
             .collect(),
         verdict: verdict.as_str().to_owned(),
