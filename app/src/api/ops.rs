@@ -227,20 +227,14 @@ pub mod ssr {
             .collect()
     }
 
-    /// A validation failure becomes the form's messages (and a 422, so
-    /// scripts see it failed); anything else stays an error.
+    /// A validation failure becomes the form's messages, answered 200 like
+    /// `subnets/add` (the hydrated client reads any 4xx body as an error and
+    /// would lose them); anything else stays an error.
     pub fn invalid_or_error(
         error: storage::StorageError,
     ) -> Result<Vec<FieldMessage>, leptos::prelude::ServerFnError> {
         match error {
-            storage::StorageError::Invalid(errors) => {
-                if let Some(response) =
-                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-                {
-                    response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
-                }
-                Ok(field_messages(errors))
-            }
+            storage::StorageError::Invalid(errors) => Ok(field_messages(errors)),
             other => Err(crate::api::ssr::to_server_error(other)),
         }
     }

@@ -75,13 +75,16 @@ fn to_event(update: &ProgressUpdate) -> Event {
 }
 
 /// The scan's state now, then after every change, ending with its final
-/// state as [`ProgressUpdate::Done`]. A scan that no longer exists ends the stream.
+/// state as [`ProgressUpdate::Done`] (a scan that has already ended gives its
+/// state as one progress event, then done). A scan that no longer exists ends the stream.
 pub fn progress_stream(db: Db, scan_id: i32) -> impl Stream<Item = ProgressUpdate> {
     struct Follow {
         db: Db,
         signals: broadcast::Receiver<JobSignal>,
         first: bool,
         ended: bool,
+        /// The final state of a scan that had ended before the first read.
+        ended_with: Option<ScanProgress>,
         last: Option<ScanProgress>,
     }
     let state = Follow {
@@ -89,11 +92,16 @@ pub fn progress_stream(db: Db, scan_id: i32) -> impl Stream<Item = ProgressUpdat
         db,
         first: true,
         ended: false,
+        ended_with: None,
         last: None,
     };
     futures::stream::unfold(state, move |mut state| async move {
         if state.ended {
             return None;
+        }
+        if let Some(progress) = state.ended_with.take() {
+            state.ended = true;
+            return Some((ProgressUpdate::Done(progress), state));
         }
         loop {
             if !state.first {
@@ -116,7 +124,7 @@ pub fn progress_stream(db: Db, scan_id: i32) -> impl Stream<Item = ProgressUpdat
                 })
                 .await;
             }
-            state.first = false;
+            let first_read = std::mem::replace(&mut state.first, false);
             let job = match storage::scans::get(&state.db, scan_id).await {
                 Ok(job) => job,
                 Err(error) => {
@@ -126,6 +134,12 @@ pub fn progress_stream(db: Db, scan_id: i32) -> impl Stream<Item = ProgressUpdat
             };
             let progress = app::api::ops::ssr::progress_of(&job, chrono::Utc::now());
             if !progress.is_active() {
+                if first_read {
+                    // A scan that ended before the client connected still
+                    // opens with its state, so every stream reads the same way.
+                    state.ended_with = Some(progress.clone());
+                    return Some((ProgressUpdate::Progress(progress), state));
+                }
                 state.ended = true;
                 return Some((ProgressUpdate::Done(progress), state));
             }
