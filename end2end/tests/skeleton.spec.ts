@@ -26,6 +26,7 @@ test("the vendor profiles page lists the seeded Symantec profile", async ({ page
   const sav = page.locator('tr[data-profile="symantec-sav"]');
   await expect(sav).toContainText("Symantec");
   await expect(sav).toContainText("2967");
+  await shot(page, "profiles");
   expect(problems).toEqual([]);
 });
 
@@ -93,6 +94,7 @@ test("an unknown address gets the 404 page", async ({ page }) => {
   const response = await page.goto("/no/such/page");
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await shot(page, "not-found");
 });
 
 test("anonymous visitors sign in and return to the page they asked for", async ({ page }) => {

@@ -24,6 +24,40 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The URL sqlx gets: a Postgres on this machine (loopback address or
+/// `localhost`) is reached without TLS unless the URL sets `sslmode`. Loopback
+/// traffic never leaves the host, and sqlx 0.9.0's TLS sockets lack
+/// TCP_NODELAY, which stalls every large statement by ~40 ms (a delayed ACK;
+/// transact-rs/sqlx#4335): a third of the ingest rate.
+pub fn effective_url(url: &str) -> String {
+    let Some(rest) = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return url.to_owned();
+    };
+    if url.contains("sslmode=") {
+        return url.to_owned();
+    }
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
+}
+
 /// What one part of the server tells the scan workers in the same process.
 /// The database stays the source of truth; a signal only saves a worker its
 /// next poll, so a cancel takes effect at once instead of at the next check.
@@ -57,7 +91,7 @@ impl Db {
                 source,
             })?;
         }
-        let mut options = ConnectOptions::new(url.to_owned());
+        let mut options = ConnectOptions::new(effective_url(url));
         options.sqlx_logging(false);
         if url.starts_with("sqlite:") {
             // SQLite allows one writer; a small pool avoids "database is locked" storms.
@@ -111,6 +145,35 @@ fn sqlite_file_path(url: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postgres_on_this_machine_is_reached_without_tls_unless_the_url_says() {
+        for (given, used) in [
+            (
+                "postgres://root@127.0.0.1:5432/avsweep",
+                "postgres://root@127.0.0.1:5432/avsweep?sslmode=disable",
+            ),
+            (
+                "postgresql://u:p@localhost/db?application_name=x",
+                "postgresql://u:p@localhost/db?application_name=x&sslmode=disable",
+            ),
+            (
+                "postgres://[::1]:5432/db",
+                "postgres://[::1]:5432/db?sslmode=disable",
+            ),
+            (
+                "postgres://root@127.0.0.1/db?sslmode=require",
+                "postgres://root@127.0.0.1/db?sslmode=require",
+            ),
+            (
+                "postgres://avsweep@db.example:5432/avsweep",
+                "postgres://avsweep@db.example:5432/avsweep",
+            ),
+            ("sqlite://data/avsweep.db", "sqlite://data/avsweep.db"),
+        ] {
+            assert_eq!(effective_url(given), used, "{given}");
+        }
+    }
 
     #[test]
     fn redacts_the_password_but_keeps_user_and_host() {

@@ -258,11 +258,23 @@ fn report(what: &str, mut times: Vec<Duration>) {
 }
 
 async fn ingest(db: &Db) -> Result<(), StorageError> {
+    // A fresh /15 of loopback for every run (each run's results stay stored).
+    let defined: Vec<String> = subnets::list(db)
+        .await?
+        .into_iter()
+        .map(|s| s.cidr)
+        .collect();
+    let Some(cidr) = (120..=250)
+        .step_by(2)
+        .map(|second| format!("127.{second}.0.0/15"))
+        .find(|cidr| !defined.contains(cidr))
+    else {
+        return Err(StorageError::invalid(
+            "DATABASE_URL",
+            "every ingest range is used: drop the benchmark database and seed it again",
+        ));
+    };
     let name = format!("Ingest {}", chrono::Utc::now().timestamp());
-    let cidr = format!(
-        "127.{}.0.0/15",
-        120 + 2 * (chrono::Utc::now().timestamp() % 60)
-    );
     let subnet = subnets::create(db, &cidr, &name).await?;
     let job = scans::enqueue(
         db,
