@@ -78,7 +78,8 @@ test("hostile banners and host names render as inert text", async ({ page }) => 
 
   // 2. Host names, from an imported nmap file (one host outside the subnet is ignored).
   const upload = await page.request.post(`/api/import?subnet_id=${subnetId}`, {
-    headers: { "content-type": "application/xml" },
+    // Sent from the page's own origin, as the upload form would be (CSRF check).
+    headers: { "content-type": "application/xml", origin: new URL(page.url()).origin },
     data: nmapXml([
       { address: `${LAB}.67`, name: `${SCRIPT}.example` },
       { address: `${LAB}.68`, name: `${IMG}.example` },

@@ -29,14 +29,17 @@ test("an admin defines a lab, scans it live and schedules it", async ({ page }) 
   // Subnet, with a per-field message for a bad one first.
   await page.goto("/admin/subnets");
   await hydrated(page);
-  await page.getByLabel("Subnet (CIDR)").fill("10.0.0.0/33");
-  await page.getByLabel("Name", { exact: true }).fill("Bad");
-  await page.getByRole("button", { name: "Add subnet" }).click();
+  // Each subnet row has its own edit form: address the "Add a subnet" form.
+  const add = page.locator("#add-subnet");
+  await add.getByLabel("Subnet (CIDR)").fill("10.0.0.0/33");
+  await add.getByLabel("Name", { exact: true }).fill("Bad");
+  await add.getByRole("button", { name: "Add subnet" }).click();
   await expect(page.locator("#cidr-error")).toContainText("out of range");
-  await page.getByLabel("Subnet (CIDR)").fill(SUBNET);
-  await page.getByLabel("Name", { exact: true }).fill("Ops lab");
-  await page.getByLabel("Owner contact").fill("lab-owner@example.org");
-  await page.getByRole("button", { name: "Add subnet" }).click();
+  await expect(add.getByLabel("Subnet (CIDR)")).toHaveAttribute("aria-invalid", "true");
+  await add.getByLabel("Subnet (CIDR)").fill(SUBNET);
+  await add.getByLabel("Name", { exact: true }).fill("Ops lab");
+  await add.getByLabel("Owner contact").fill("lab-owner@example.org");
+  await add.getByRole("button", { name: "Add subnet" }).click();
   await expect(page.locator(`#subnet-table tr[data-cidr="${SUBNET}"]`)).toContainText("Ops lab");
   await shot(page, "admin-subnets");
 
@@ -76,7 +79,8 @@ test("an admin defines a lab, scans it live and schedules it", async ({ page }) 
   await page.getByRole("button", { name: "Start scan" }).click();
   await events;
   // Only the stream's "done" event refreshes the history: no reload, no polling.
-  const row = page.locator('#scan-history tr[data-status="done"]');
+  // Other specs' scans are in the history too: this subnet's row.
+  const row = page.locator('#scan-history tr[data-status="done"]').filter({ hasText: SUBNET });
   await expect(row).toBeVisible({ timeout: 60_000 });
   await expect(row).toContainText(SUBNET);
   await expect(row.locator("td").nth(5)).toContainText("15 / 15");

@@ -10,7 +10,10 @@ import * as net from "node:net";
  */
 export function useLab() {
   const listeners: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
   test.afterAll(async () => {
+    // close() waits for open connections: end any a scanner left half-open.
+    for (const socket of sockets) socket.destroy();
     await Promise.all(listeners.map((s) => new Promise((r) => s.close(r))));
     listeners.length = 0;
   });
@@ -18,6 +21,8 @@ export function useLab() {
     /** Accepts on host:port, sends `reply` (if any) and closes. */
     async listen(port: number, host: string, reply = ""): Promise<void> {
       const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
         // Scanners close with a reset; that is expected, not an error.
         socket.on("error", () => {});
         socket.end(reply);
