@@ -146,6 +146,9 @@ pub struct GapHostView {
     pub remediation: Option<String>,
     /// "2967/closed (conn-refused), 8081/filtered (no-response)".
     pub ports: String,
+    /// The same ports grouped by state for reading at a glance:
+    /// "filtered: 8081 · closed: 2967, 4118".
+    pub port_summary: String,
     /// What an open port answered when no profile's banner matched it: the
     /// evidence for "a port is open, but it is not the agent".
     pub banner: Option<String>,
@@ -234,6 +237,39 @@ pub struct HostReport {
     pub remediation: Option<RemediationView>,
     pub timeline: Vec<TimelineEntry>,
     pub device_classes: Vec<String>,
+}
+
+/// Ports grouped by state, the states that say most first:
+/// "open: 8081 · filtered: 8192 · closed: 2967, 4118".
+pub fn port_summary<'a>(ports: impl IntoIterator<Item = (u16, &'a str)>) -> String {
+    let ports: Vec<(u16, &str)> = ports.into_iter().collect();
+    let mut states: Vec<&str> = Vec::new();
+    for (_, state) in &ports {
+        if !states.contains(state) {
+            states.push(state);
+        }
+    }
+    let rank = |state: &str| match state {
+        "open" => 0,
+        "filtered" => 1,
+        "closed" => 2,
+        _ => 3,
+    };
+    states.sort_by_key(|state| rank(state));
+    states
+        .iter()
+        .map(|state| {
+            let mut numbers: Vec<u16> = ports
+                .iter()
+                .filter(|(_, s)| s == state)
+                .map(|(port, _)| *port)
+                .collect();
+            numbers.sort_unstable();
+            let list: Vec<String> = numbers.iter().map(u16::to_string).collect();
+            format!("{state}: {}", list.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// The start of a banner as readable text (see [`banner_text`]), cut after
@@ -352,6 +388,7 @@ pub mod ssr {
             .map(|p| format!("{}/{} ({})", p.port, p.state, p.reason))
             .collect::<Vec<_>>()
             .join(", ");
+        let port_summary = super::port_summary(observed.iter().map(|p| (p.port, p.state.as_str())));
         let banner = observed
             .iter()
             .filter(|p| p.state == "open")
@@ -364,6 +401,7 @@ pub mod ssr {
             device_class: row.result.device_class,
             remediation: row.remediation,
             ports,
+            port_summary,
             banner,
         })
     }
@@ -733,6 +771,20 @@ mod tests {
             "SSH-2.0\\x0d\\x0a\\x00<b>"
         );
         assert_eq!(banner_text(b"a\\b"), "a\\\\b");
+    }
+
+    #[test]
+    fn port_summaries_group_ports_by_state_open_first() {
+        assert_eq!(
+            port_summary([
+                (8081, "closed"),
+                (2967, "closed"),
+                (8192, "filtered"),
+                (7074, "open")
+            ]),
+            "open: 7074 · filtered: 8192 · closed: 2967, 8081"
+        );
+        assert_eq!(port_summary([]), "");
     }
 
     #[test]

@@ -237,12 +237,12 @@ fn GapTable(subnet_id: i32, list: GapList, params: GapParams) -> impl IntoView {
                                             });
                                         }
                                     /><a href=href>{address.clone()}</a></td>
-                                <td class="host-name">{host.dns_name.unwrap_or_default()}</td>
+                                <td>{host.dns_name.map(|name| view! { <span class="host-name">{name}</span> })}</td>
                                 <td><VerdictBadge verdict=host.verdict/></td>
                                 <td>{host.device_class}</td>
                                 <td>{host.remediation.unwrap_or_else(|| "—".into())}</td>
-                                <td class="mono">
-                                    {host.ports}
+                                <td class="mono" title=host.ports>
+                                    {host.port_summary}
                                     {host.banner.map(|banner| view! {
                                         <span class="banner" title="What the open port answered (no profile's banner matched)">{banner}</span>
                                     })}
@@ -436,6 +436,7 @@ mod tests {
                 device_class: "windows".into(),
                 remediation: Some("open".into()),
                 ports: "2967/closed (conn-refused), 8081/open (syn-ack)".into(),
+                port_summary: "open: 8081 · closed: 2967".into(),
                 banner: Some("Server: <script>alert(1)</script>".into()),
             }],
             device_classes: vec!["windows".into(), "printer".into()],
@@ -453,11 +454,18 @@ mod tests {
         );
         assert!(html.contains(r#"aria-label="Select 127.1.0.9""#), "{html}");
         assert!(html.contains(r#"href="/hosts/127.1.0.9""#), "{html}");
-        assert!(html.contains("2967/closed (conn-refused)"), "{html}");
+        assert!(html.contains("open: 8081 · closed: 2967"), "{html}");
+        assert!(
+            html.contains(r#"title="2967/closed (conn-refused), 8081/open (syn-ack)""#),
+            "the reasons are one hover away: {html}"
+        );
         assert!(
             html.contains("Server: &lt;script&gt;alert(1)&lt;/script&gt;"),
             "a banner is shown as escaped text: {html}"
         );
-        assert!(html.contains(r#"class="host-name">pc9.lab"#), "{html}");
+        assert!(
+            html.contains(r#"<span class="host-name">pc9.lab</span>"#),
+            "{html}"
+        );
     }
 }
