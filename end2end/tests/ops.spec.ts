@@ -86,6 +86,9 @@ test("an admin defines a lab, scans it live and schedules it", async ({ page }) 
   await expect(row.locator("td").nth(5)).toContainText("15 / 15");
   await expect(row.locator("td").nth(7)).toHaveText("3");
   await expect(page.locator("#no-running")).toBeVisible();
+  const pager = page.getByRole("navigation", { name: "History pages" });
+  await expect(pager.getByRole("button", { name: "Older" })).toBeDisabled();
+  await expect(pager).toHaveText(/Newer\s*Page 1 of 1 · \d+ scans\s*Older/);
   await shot(page, "scans");
 
   // Schedule.

@@ -221,6 +221,10 @@ async fn the_command_line_imports_into_a_defined_subnet_only() {
         .expect("a done scan");
     assert_eq!(job.source, "import");
     assert_eq!((job.protected, job.unprotected), (1, 1));
+    assert_eq!(
+        job.done_addresses, job.total_addresses,
+        "an import is complete: the Scans page shows n / n"
+    );
     let stored = storage::scans::hosts_with_verdicts(db, job.id, &Verdict::ALL, 10, 0)
         .await
         .unwrap();

@@ -858,6 +858,7 @@ pub async fn finish(
     refresh_counters(db.conn(), job_id).await?;
     let current = get(db, job_id).await?;
     let subnet_id = current.subnet_id;
+    let total = current.total_addresses;
     let now = chrono::Utc::now();
     let txn = db.conn().begin().await?;
     let mut job: scan_job::ActiveModel = current.into();
@@ -865,8 +866,9 @@ pub async fn finish(
     job.error = Set(error.clone());
     job.finished_at = Set(Some(now));
     if status == JobStatus::Done {
-        job.done_addresses = job.total_addresses.clone();
-        job.resume_position = job.total_addresses.clone();
+        // Set, not copied: an unchanged value would not be written.
+        job.done_addresses = Set(total);
+        job.resume_position = Set(total);
     }
     job.update(&txn).await?;
     if status == JobStatus::Done {

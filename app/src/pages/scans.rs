@@ -416,11 +416,12 @@ fn HistoryTable(data: HistoryPage, page: RwSignal<u64>) -> impl IntoView {
             </tbody>
         </table>
         <nav class="pager" aria-label="History pages">
-            <button type="button" class="button" disabled=current <= 1
-                on:click=move |_| page.set(current.saturating_sub(1).max(1))>"Newer"</button>
+            // Braces keep `<=`/`>=` out of the tag syntax.
+            <button type="button" class="button" disabled={current <= 1}
+                on:click=move |_| { page.set(current.saturating_sub(1).max(1)); }>"Newer"</button>
             <span>{format!("Page {current} of {pages} · {} scans", data.total)}</span>
-            <button type="button" class="button" disabled=current >= pages
-                on:click=move |_| page.set(current + 1)>"Older"</button>
+            <button type="button" class="button" disabled={current >= pages}
+                on:click=move |_| { page.set(current + 1); }>"Older"</button>
         </nav>
     }
     .into_any()
