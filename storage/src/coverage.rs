@@ -72,6 +72,14 @@ pub struct ProfileRule {
     pub probe: Option<Vec<u8>>,
 }
 
+/// Every TCP port these profiles listen on, sorted, each once: what a scan probes.
+pub fn ports_of(rules: &[ProfileRule]) -> Vec<u16> {
+    let mut ports: Vec<u16> = rules.iter().flat_map(|r| r.ports.iter().copied()).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
 /// A person's correction for one address, reduced to what a verdict needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OverrideRule {

@@ -343,8 +343,8 @@ async fn rejudge_latest(
     let finished_at = job.finished_at.unwrap_or_else(Utc::now);
     // The scan's own counters and its trend row both change, so the subnet page
     // and the overview show the new numbers at once.
-    scans::refresh_counters(&txn, job.id).await?;
-    scans::write_stats(&txn, job.id, job.subnet_id, finished_at).await?;
+    let coverage = scans::refresh_counters(&txn, job.id).await?;
+    scans::write_stats(&txn, job.id, job.subnet_id, finished_at, &coverage).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -70,12 +70,11 @@ pub async fn import_scan(
         ));
     }
     let rules = profiles::rules_for_site(db, subnet.site_id).await?;
-    let mut ports = scan.ports.clone();
-    if ports.is_empty() {
-        ports = rules.iter().flat_map(|r| r.ports.iter().copied()).collect();
-        ports.sort_unstable();
-        ports.dedup();
-    }
+    let ports = if scan.ports.is_empty() {
+        crate::coverage::ports_of(&rules)
+    } else {
+        scan.ports.clone()
+    };
     let total = i64::try_from(records.len()).unwrap_or(i64::MAX);
     let now = Utc::now();
     let job = scan_job::ActiveModel {

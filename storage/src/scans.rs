@@ -142,9 +142,7 @@ pub async fn enqueue(
         }
     }
     let rules = select_rules(all_rules, &options.profile_keys);
-    let mut ports: Vec<u16> = rules.iter().flat_map(|r| r.ports.iter().copied()).collect();
-    ports.sort_unstable();
-    ports.dedup();
+    let ports = coverage::ports_of(&rules);
     if ports.is_empty() {
         return Err(StorageError::invalid(
             "profiles",
@@ -755,10 +753,12 @@ async fn coverage_on(conn: &impl ConnectionTrait, job_id: i32) -> Result<Coverag
     Ok(coverage)
 }
 
+/// Recounts a job's verdict counters from its stored results and returns the
+/// counts, so callers that also write the trend row need not count again.
 pub(crate) async fn refresh_counters(
     conn: &impl ConnectionTrait,
     job_id: i32,
-) -> Result<(), StorageError> {
+) -> Result<Coverage, StorageError> {
     let c = coverage_on(conn, job_id).await?;
     let count = |n: u64| i32::try_from(n).unwrap_or(i32::MAX);
     scan_job::Entity::update_many()
@@ -781,7 +781,7 @@ pub(crate) async fn refresh_counters(
         .filter(scan_job::Column::Id.eq(job_id))
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(c)
 }
 
 /// Saves how far the scan got and returns the job's status, so the worker
@@ -855,7 +855,7 @@ pub async fn finish(
     status: JobStatus,
     error: Option<String>,
 ) -> Result<(), StorageError> {
-    refresh_counters(db.conn(), job_id).await?;
+    let coverage = refresh_counters(db.conn(), job_id).await?;
     let current = get(db, job_id).await?;
     let subnet_id = current.subnet_id;
     let total = current.total_addresses;
@@ -873,7 +873,7 @@ pub async fn finish(
     job.update(&txn).await?;
     if status == JobStatus::Done {
         update_hosts(&txn, job_id, subnet_id, now).await?;
-        write_stats(&txn, job_id, subnet_id, now).await?;
+        write_stats(&txn, job_id, subnet_id, now, &coverage).await?;
     }
     audit::record(
         &txn,
@@ -910,14 +910,16 @@ const NEWLY_UNPROTECTED_WHERE: &str = "cur.scan_id = $1 AND cur.verdict = 'unpro
      AND NOT EXISTS (SELECT 1 FROM host_results prev WHERE prev.scan_id = $2 \
      AND prev.address = cur.address AND prev.verdict = 'unprotected')";
 
-/// (Re)writes the compliance row of one finished scan from its host results.
+/// (Re)writes the compliance row of one finished scan: its verdict counts
+/// (from [`refresh_counters`]) and the hosts newly unprotected since the
+/// subnet's previous scan.
 pub(crate) async fn write_stats(
     conn: &impl ConnectionTrait,
     job_id: i32,
     subnet_id: i32,
     finished_at: chrono::DateTime<chrono::Utc>,
+    coverage: &Coverage,
 ) -> Result<(), StorageError> {
-    let coverage = coverage_on(conn, job_id).await?;
     let newly = match previous_done_scan(conn, subnet_id, job_id).await? {
         Some(previous) => {
             let backend = conn.get_database_backend();

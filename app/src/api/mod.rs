@@ -53,11 +53,16 @@ impl ScanView {
     }
 
     pub fn progress_percent(&self) -> f64 {
-        if self.total_addresses <= 0 {
-            return 0.0;
-        }
-        (self.done_addresses as f64 * 100.0 / self.total_addresses as f64).clamp(0.0, 100.0)
+        progress_percent(self.done_addresses, self.total_addresses)
     }
+}
+
+/// How far a scan got, 0–100 (0 while its size is unknown).
+pub fn progress_percent(done_addresses: i64, total_addresses: i64) -> f64 {
+    if total_addresses <= 0 {
+        return 0.0;
+    }
+    (done_addresses as f64 * 100.0 / total_addresses as f64).clamp(0.0, 100.0)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -32,10 +32,7 @@ impl ScanProgress {
     }
 
     pub fn percent(&self) -> f64 {
-        if self.total_addresses <= 0 {
-            return 0.0;
-        }
-        (self.done_addresses as f64 * 100.0 / self.total_addresses as f64).clamp(0.0, 100.0)
+        crate::api::progress_percent(self.done_addresses, self.total_addresses)
     }
 }
 
