@@ -1,15 +1,18 @@
-# Sourced by the other scripts: puts the project's tools on PATH and decides
-# how the browser (wasm32) half is built on this machine.
+# Sourced by the other scripts: puts the project's tools on PATH.
 # shellcheck shell=bash
+# Nothing here decides how the wasm32 half is built: scripts/toolchain/wasm-route
+# decides that when a build runs, from what the machine has then.
 
 AVSWEEP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export AVSWEEP_ROOT
-export PATH="$HOME/.cargo/bin:$PATH"
-
-# cargo-leptos runs plain `cargo` for both halves; the shim sends the wasm32
-# build to Debian's toolchain when rustup has no wasm32 standard library.
+case ":$PATH:" in
+  *":$HOME/.cargo/bin:"*) ;;
+  *) export PATH="$HOME/.cargo/bin:$PATH" ;;
+esac
+# cargo-leptos (optional, watch mode) runs plain `cargo` for both halves; the
+# shim sends the wasm32 half to the right toolchain.
 if [ -z "${AVSWEEP_REAL_CARGO:-}" ]; then
-  AVSWEEP_REAL_CARGO="$(command -v cargo)"
+  AVSWEEP_REAL_CARGO="$(command -v cargo || true)"
   export AVSWEEP_REAL_CARGO
 fi
 case ":$PATH:" in
@@ -21,18 +24,5 @@ case ":$PATH:" in
   *":$AVSWEEP_ROOT/end2end/node_modules/.bin:"*) ;;
   *) export PATH="$PATH:$AVSWEEP_ROOT/end2end/node_modules/.bin" ;;
 esac
-if [ -z "${AVSWEEP_WASM_STD:-}" ]; then
-  if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    AVSWEEP_WASM_STD=rustup
-  else
-    AVSWEEP_WASM_STD=debian
-  fi
-fi
-export AVSWEEP_WASM_STD
-
-# The wasm-bindgen version the project is pinned to (Cargo.toml: wasm-bindgen = "=X").
-avsweep_wasm_bindgen_version() {
-  sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' "$AVSWEEP_ROOT/Cargo.toml"
-}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -8,7 +8,7 @@ mod format;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
@@ -24,6 +24,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Named after the bundle: a release binary serves `avsweep.<hash>.css`.
+                <link
+                    rel="stylesheet"
+                    id="leptos"
+                    href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
+                />
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -77,7 +83,6 @@ pub fn App() -> impl IntoView {
     let me = Resource::new(|| (), |_| api::account::whoami());
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/avsweep.css"/>
         <Title formatter=|page: String| format!("{page} · avsweep")/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
@@ -103,6 +108,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/hosts/:address") view=pages::HostPage/>
                     <Route path=path!("/profiles") view=pages::Profiles/>
                     <Route path=path!("/login") view=pages::Login/>
+                    <Route path=path!("/setup") view=pages::Setup/>
                     <Route path=path!("/scans") view=pages::Scans/>
                     <Route path=path!("/admin/subnets") view=pages::AdminSubnets/>
                     <Route path=path!("/admin/exclusions") view=pages::AdminExclusions/>

@@ -16,6 +16,9 @@
 //! | address cap    | `scan_address_cap` | `AVSWEEP_SCAN_ADDRESS_CAP` | `65536` (a /16; larger scans need confirmation) |
 //! | probe rate     | `scan_rate`    | `AVSWEEP_SCAN_RATE` | `5000` probes/s per scan (0 = unlimited) |
 //! | import size    | `import_max_bytes` | `AVSWEEP_IMPORT_MAX_BYTES` | `20971520` (20 MiB per nmap XML upload) |
+//! | HTTPS certificate chain (PEM) | `tls_cert` | `AVSWEEP_TLS_CERT` | none: plain HTTP |
+//! | HTTPS private key (PEM) | `tls_key` | `AVSWEEP_TLS_KEY` | none (give both or neither) |
+//! | first-admin link, from other machines | `setup_link_minutes` | `AVSWEEP_SETUP_LINK_MINUTES` | `15` (from this machine: until used) |
 //!
 //! The file is `AVSWEEP_CONFIG` if set, else `avsweep.toml` in the working
 //! directory if it exists.
@@ -34,6 +37,8 @@ pub const DEFAULT_SCAN_ADDRESS_CAP: u64 = 65536;
 /// Probes per second one scan sends at most unless the job says otherwise.
 pub const DEFAULT_SCAN_RATE: u32 = 5000;
 pub const DEFAULT_IMPORT_MAX_BYTES: usize = 20 * 1024 * 1024;
+/// How long the first-admin setup link works from another machine.
+pub const DEFAULT_SETUP_LINK_MINUTES: usize = 15;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -57,6 +62,19 @@ pub struct Config {
     pub scan_rate: Option<u32>,
     /// Largest nmap XML file the upload and the CLI import accept.
     pub import_max_bytes: usize,
+    /// Minutes the first-admin setup link is accepted from another machine
+    /// (0: only from this machine). From loopback it works until used.
+    pub setup_link_minutes: u32,
+    /// Serve HTTPS with this certificate chain and key (PEM files). With it,
+    /// cookies are `Secure` and responses carry HSTS.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files HTTPS is served with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// The TOML file's shape: every key optional.
@@ -76,6 +94,9 @@ struct FileConfig {
     scan_address_cap: Option<usize>,
     scan_rate: Option<usize>,
     import_max_bytes: Option<usize>,
+    setup_link_minutes: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -179,6 +200,38 @@ impl Config {
                 .unwrap_or(defaults.limits.absolute.num_hours() as usize),
             "a session must be allowed at least one hour",
         )?;
+        let tls_cert = env("AVSWEEP_TLS_CERT")
+            .filter(|path| !path.trim().is_empty())
+            .map(PathBuf::from)
+            .or(file.tls_cert);
+        let tls_key = env("AVSWEEP_TLS_KEY")
+            .filter(|path| !path.trim().is_empty())
+            .map(PathBuf::from)
+            .or(file.tls_key);
+        let tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (Some(cert), None) => {
+                return Err(ServerError::BadSetting {
+                    name: "AVSWEEP_TLS_KEY",
+                    value: String::new(),
+                    reason: format!(
+                        "tls_cert is {} but no tls_key is given: HTTPS needs both",
+                        cert.display()
+                    ),
+                });
+            }
+            (None, Some(key)) => {
+                return Err(ServerError::BadSetting {
+                    name: "AVSWEEP_TLS_CERT",
+                    value: String::new(),
+                    reason: format!(
+                        "tls_key is {} but no tls_cert is given: HTTPS needs both",
+                        key.display()
+                    ),
+                });
+            }
+        };
         let cookie_secure = match env("AVSWEEP_COOKIE_SECURE") {
             Some(text) => match text.trim().to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => true,
@@ -229,6 +282,13 @@ impl Config {
             file.import_max_bytes.unwrap_or(DEFAULT_IMPORT_MAX_BYTES),
             "an import limit of 0 bytes would refuse every file",
         )?;
+        let setup_link_minutes = number_setting(
+            "AVSWEEP_SETUP_LINK_MINUTES",
+            env("AVSWEEP_SETUP_LINK_MINUTES"),
+            file.setup_link_minutes
+                .unwrap_or(DEFAULT_SETUP_LINK_MINUTES),
+        )?;
+        let setup_link_minutes = u32::try_from(setup_link_minutes.min(24 * 60)).unwrap_or(15);
         Ok(Config {
             listen_addr,
             database_url,
@@ -241,6 +301,8 @@ impl Config {
             scan_address_cap: scan_address_cap as u64,
             scan_rate,
             import_max_bytes,
+            setup_link_minutes,
+            tls,
         })
     }
 }

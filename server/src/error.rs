@@ -23,6 +23,10 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(
+        "cannot use {path} for HTTPS: {reason}. Give tls_cert a PEM certificate chain and tls_key its PEM private key"
+    )]
+    Tls { path: String, reason: String },
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
     #[error("the HTTP server stopped: {0}")]

@@ -7,6 +7,7 @@ pub mod import;
 pub mod routes;
 pub mod scheduler;
 pub mod startup;
+pub mod tls;
 pub mod worker;
 
 pub use error::ServerError;

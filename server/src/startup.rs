@@ -47,11 +47,14 @@ struct AppState {
 /// A bound, not yet serving, avsweep: tests build one on port 0.
 pub struct Application {
     listener: TcpListener,
+    /// HTTPS settings when `tls_cert`/`tls_key` are set.
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     router: Router,
     addr: SocketAddr,
     db: Db,
     shutdown: watch::Sender<bool>,
     workers: Vec<tokio::task::JoinHandle<()>>,
+    setup_link: Option<String>,
 }
 
 impl Application {
@@ -65,6 +68,11 @@ impl Application {
                 "scans interrupted by the last shutdown will resume"
             );
         }
+        // Read before binding: a wrong path fails the start with a clear message.
+        let tls = match &config.tls {
+            Some(files) => Some(crate::tls::server_config(&files.cert, &files.key)?),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| ServerError::Bind {
@@ -73,11 +81,20 @@ impl Application {
             })?;
         let addr = listener.local_addr().map_err(ServerError::Serve)?;
         let leptos_options = LeptosOptions::builder()
-            .output_name("avsweep")
+            .output_name(crate::routes::assets::output_name())
             .site_root(config.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let setup = std::sync::Arc::new(auth::setup::SetupLink::new(config.setup_link_minutes));
+        let setup_link = if storage::accounts::active_admin_count(&db).await? == 0 {
+            let token = setup.issue().await;
+            let link = setup_url(addr, tls.is_some(), &token);
+            announce_setup_link(&link, config.setup_link_minutes);
+            Some(link)
+        } else {
+            None
+        };
         let router = router(
             AppState {
                 leptos_options,
@@ -87,8 +104,25 @@ impl Application {
                     address_cap: config.scan_address_cap,
                 },
             },
-            config.auth,
+            AuthState {
+                db: db.clone(),
+                settings: AuthSettings {
+                    // A session cookie served over HTTPS never travels in clear.
+                    cookie_secure: config.auth.cookie_secure || tls.is_some(),
+                    ..config.auth
+                },
+                setup,
+            },
         );
+        let router = if tls.is_some() {
+            // Browsers that saw HTTPS once never fall back to plain HTTP.
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            ))
+        } else {
+            router
+        };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut workers: Vec<_> = (0..config.scan_workers)
             .map(|n| {
@@ -110,12 +144,19 @@ impl Application {
         )));
         Ok(Application {
             listener,
+            tls,
             router,
             addr,
             db,
             shutdown,
             workers,
+            setup_link,
         })
+    }
+
+    /// The first-admin link printed at start, when the database has no admin.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -128,15 +169,29 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then lets the workers save their progress.
     pub async fn run_until_stopped(self) -> Result<(), ServerError> {
-        tracing::info!("avsweep listening on http://{}", self.addr);
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!("avsweep listening on {scheme}://{}", self.addr);
         // The client address reaches the auth layer (audit "from where", throttling).
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = match self.tls {
+            Some(tls) => {
+                use axum::serve::ListenerExt;
+                let listener = crate::tls::TlsListener::new(self.listener, tls)
+                    .map_err(ServerError::Serve)?
+                    // `tap_io` gives the listener axum's ConnectInfo<SocketAddr>.
+                    .tap_io(|_| ());
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown_signal())
+                    .await
+            }
+        };
         let _ = self.shutdown.send(true);
         for worker in self.workers {
             let _ = worker.await;
@@ -145,12 +200,35 @@ impl Application {
     }
 }
 
-fn router(state: AppState, auth_settings: AuthSettings) -> Router {
-    let routes = generate_route_list(app::App);
-    let auth_state = AuthState {
-        db: state.db.clone(),
-        settings: auth_settings,
+/// `http://host:port/setup?token=…`, with a wildcard listen address shown as
+/// this machine's loopback (the link works from here without a time limit).
+fn setup_url(addr: SocketAddr, https: bool, token: &str) -> String {
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        std::net::IpAddr::V4(ip) => ip.to_string(),
     };
+    let scheme = if https { "https" } else { "http" };
+    format!("{scheme}://{host}:{}/setup?token={token}", addr.port())
+}
+
+/// To the log and to stderr (what `scripts/start` and `journalctl` show).
+fn announce_setup_link(link: &str, remote_minutes: u32) {
+    tracing::warn!(%link, "no admin account yet: open the setup link to create the first admin");
+    let remote = if remote_minutes == 0 {
+        "only from this machine".to_owned()
+    } else {
+        format!("from this machine until used, from others for {remote_minutes} minutes")
+    };
+    eprintln!(
+        "\n  No admin account yet. Create the first one here (works once; {remote}):\n\n    {link}\n\n  \
+         Or on the server: avsweep user add NAME --role admin\n"
+    );
+}
+
+fn router(state: AppState, auth_state: AuthState) -> Router {
+    let routes = generate_route_list(app::App);
     let db = state.db.clone();
     let policy = state.scan_policy.clone();
     let provide_db = move || {
@@ -186,6 +264,10 @@ fn router(state: AppState, auth_settings: AuthSettings) -> Router {
         .layer(axum::middleware::from_fn(server_fn_input_errors_are_400))
         .layer(axum::middleware::from_fn(
             move |request: Request, next: Next| limit_request_body(import_limit, request, next),
+        ))
+        // Embedded site files (release builds) are public and answer before any session check.
+        .layer(axum::middleware::from_fn(
+            crate::routes::assets::serve_embedded,
         ))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(

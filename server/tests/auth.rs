@@ -21,6 +21,212 @@ app_test_on_both_backends! {
     api_tokens_work_without_origin_until_revoked,
     server_functions_refuse_anonymous_and_roles_without_the_capability,
     a_disabled_account_is_signed_out_at_once,
+    the_setup_link_makes_the_first_admin_once_and_signs_them_in,
+}
+
+#[tokio::test]
+async fn https_is_served_with_hsts_and_secure_cookies() {
+    let Some(tls) = TlsFixture::new() else {
+        return;
+    };
+    let (cert, key) = (tls.cert.clone(), tls.key.clone());
+    let Some(app) = common::spawn_app_with(storage::testing::Backend::Sqlite, move |config| {
+        config.tls = Some(server::config::TlsFiles { cert, key });
+    })
+    .await
+    else {
+        return;
+    };
+    assert!(
+        app.setup_link
+            .as_deref()
+            .is_some_and(|link| link.starts_with("https://127.0.0.1:")),
+        "the setup link names HTTPS: {:?}",
+        app.setup_link
+    );
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&tls.ca).unwrap()).unwrap();
+    let https = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("https://{}", app.addr);
+    let health = https.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let manager = app.create_user(Role::Manager).await;
+    let signed_in = https
+        .post(format!("{base}/auth/login"))
+        .header("origin", &base)
+        .form(&[
+            ("username", manager.username.as_str()),
+            ("password", TEST_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // Plain HTTP on the HTTPS port gets no page.
+    let plain = bare_client()
+        .get(format!("http://{}/healthz", app.addr))
+        .timeout(std::time::Duration::from_secs(15))
+        .send()
+        .await;
+    assert!(plain.is_err(), "plain HTTP must not be answered: {plain:?}");
+}
+
+/// A test CA and a server certificate for 127.0.0.1 it signed, made with
+/// the openssl command (webpki refuses a CA certificate as the server's own).
+struct TlsFixture {
+    _dir: tempfile::TempDir,
+    ca: std::path::PathBuf,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+impl TlsFixture {
+    fn new() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        let openssl = |args: &[&str]| {
+            std::process::Command::new("openssl")
+                .current_dir(dir.path())
+                .args(args)
+                .output()
+                .map_or(false, |output| output.status.success())
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let made = openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &["-days", "2", "-subj", "/CN=avsweep test CA"],
+                &["-keyout", "ca.key", "-out", "ca.pem"],
+            ]
+            .concat(),
+        ) && openssl(
+            &[
+                &["req", "-x509", "-CA", "ca.pem", "-CAkey", "ca.key"][..],
+                &ec,
+                &["-days", "2", "-subj", "/CN=127.0.0.1"],
+                &["-addext", "subjectAltName=IP:127.0.0.1"],
+                &["-addext", "basicConstraints=critical,CA:FALSE"],
+                &["-keyout", "key.pem", "-out", "cert.pem"],
+            ]
+            .concat(),
+        );
+        if made {
+            return Some(Self {
+                ca: path("ca.pem"),
+                cert: path("cert.pem"),
+                key: path("key.pem"),
+                _dir: dir,
+            });
+        }
+        assert!(
+            std::env::var("CI").is_err(),
+            "openssl could not make the test certificates"
+        );
+        eprintln!("skipped: openssl could not make the test certificates");
+        None
+    }
+}
+
+async fn the_setup_link_makes_the_first_admin_once_and_signs_them_in(app: TestApp, _backend: u8) {
+    let link = app
+        .setup_link
+        .clone()
+        .expect("a database without an admin gets a setup link");
+    let token = link
+        .split_once("/setup?token=")
+        .map(|(_, token)| token.to_owned())
+        .expect("the link carries its token");
+    assert!(
+        link.starts_with(&format!("http://{}/setup?token=", app.addr)),
+        "{link}"
+    );
+    assert!(token.len() >= 32, "a long random token: {token}");
+    let page = app.browser().get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the setup page is public");
+
+    let setup = |token: String, username: &'static str, again: &'static str| {
+        let http = app.browser();
+        let url = app.url("/auth/setup");
+        async move {
+            http.post(url)
+                .form(&[
+                    ("token", token.as_str()),
+                    ("username", username),
+                    ("password", "first admin passphrase"),
+                    ("password_again", again),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let wrong = setup("0".repeat(64), "alice", "first admin passphrase").await;
+    assert!(
+        location(&wrong).contains("error=token"),
+        "{}",
+        location(&wrong)
+    );
+    let mismatch = setup(token.clone(), "alice", "something else entirely").await;
+    assert!(location(&mismatch).contains("error=mismatch"));
+    assert_eq!(accounts::active_admin_count(&app.db).await.unwrap(), 0);
+
+    let made = setup(token.clone(), "alice", "first admin passphrase").await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&made), "/");
+    let cookie = made.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("avsweep_session="), "{cookie}");
+    let alice = accounts::find_by_username(&app.db, "alice")
+        .await
+        .unwrap()
+        .expect("the first admin exists");
+    assert_eq!(alice.role, "admin");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let home = bare_client()
+        .get(app.url("/"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200, "the new admin is signed in");
+    assert!(home.text().await.unwrap().contains("alice"));
+
+    let again = setup(token, "mallory", "first admin passphrase").await;
+    assert!(
+        location(&again).contains("error=closed"),
+        "{}",
+        location(&again)
+    );
+    assert!(
+        accounts::find_by_username(&app.db, "mallory")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let audit = storage::audit::list(&app.db, Some("user:alice"), 10)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|row| row.action == "user.create_first_admin" && row.actor == "alice"),
+        "the audit log records the first admin: {audit:?}"
+    );
 }
 
 fn location(response: &reqwest::Response) -> String {

@@ -74,7 +74,7 @@ pub fn burn_password_check(password: &str) {
 }
 
 /// A new random secret: 32 bytes from the OS, hex-encoded.
-fn random_secret() -> String {
+pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
     hex::encode(bytes)
@@ -184,6 +184,34 @@ pub async fn create_user(
         ..Default::default()
     };
     Ok(model.insert(db.conn()).await?)
+}
+
+/// Creates the first admin from the setup link; refused once any enabled
+/// admin exists (the link is for an empty install, not a way back in), and
+/// audited with where the browser was.
+pub async fn create_first_admin(
+    db: &Db,
+    username: &str,
+    password: &str,
+    source: &str,
+) -> Result<user::Model, StorageError> {
+    if active_admin_count(db).await? > 0 {
+        return Err(StorageError::invalid(
+            "setup",
+            "An admin account exists already: sign in, or ask an admin for an account.",
+        ));
+    }
+    let account = create_user(db, username, password, "admin").await?;
+    crate::audit::record_from(
+        db.conn(),
+        &account.username,
+        Some(source),
+        "user.create_first_admin",
+        &format!("user:{}", account.username),
+        serde_json::json!({ "role": "admin", "via": "setup link" }),
+    )
+    .await?;
+    Ok(account)
 }
 
 /// The account with this username, ignoring case.

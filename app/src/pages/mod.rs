@@ -9,6 +9,7 @@ mod overview;
 mod people;
 mod profiles;
 mod scans;
+mod setup;
 mod subnet;
 
 pub use account::Account;
@@ -21,4 +22,5 @@ pub use overview::Overview;
 pub use people::{Audit, Users};
 pub use profiles::Profiles;
 pub use scans::Scans;
+pub use setup::Setup;
 pub use subnet::SubnetPage;

@@ -16,6 +16,7 @@
 
 mod login;
 mod pages;
+pub mod setup;
 
 use std::net::SocketAddr;
 
@@ -47,6 +48,8 @@ pub struct AuthSettings {
 pub struct AuthState {
     pub db: Db,
     pub settings: AuthSettings,
+    /// The first-admin link (open only on a database without an admin).
+    pub setup: std::sync::Arc<setup::SetupLink>,
 }
 
 /// The sign-in and sign-out endpoints (plain form posts, so they work before
@@ -55,6 +58,7 @@ pub fn routes(state: AuthState) -> axum::Router {
     axum::Router::new()
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
+        .route("/auth/setup", post(setup::create_first_admin))
         .with_state(state)
 }
 
@@ -110,7 +114,14 @@ pub fn check(
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/healthz" | "/login" | "/favicon.svg" | "/favicon.ico" | "/auth/login" | "/auth/logout"
+        "/healthz"
+            | "/login"
+            | "/setup"
+            | "/favicon.svg"
+            | "/favicon.ico"
+            | "/auth/login"
+            | "/auth/logout"
+            | "/auth/setup"
     ) || path.starts_with("/pkg/")
 }
 

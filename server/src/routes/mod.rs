@@ -1,4 +1,5 @@
 //! Plain axum routes beside the Leptos pages and server functions.
 
+pub mod assets;
 pub mod events;
 pub mod export;

@@ -17,6 +17,8 @@ use storage::testing::{Backend, TestDb};
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
+    /// The first-admin link the server printed (its database had no admin).
+    pub setup_link: Option<String>,
     pub http: reqwest::Client,
     _test_db: TestDb,
     _data_dir: tempfile::TempDir,
@@ -24,9 +26,14 @@ pub struct TestApp {
 
 /// Starts avsweep on a free port; `None` when the backend is unavailable outside CI.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As [`spawn_app`], with settings changed by `adjust` before the start.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let test_db = TestDb::new(backend).await?;
     let data_dir = tempfile::tempdir().expect("temporary data dir");
-    let config = Config {
+    let mut config = Config {
         listen_addr: "127.0.0.1:0".parse().expect("loopback address"),
         database_url: test_db.url.clone(),
         data_dir: data_dir.path().to_owned(),
@@ -39,14 +46,19 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         scan_address_cap: server::config::DEFAULT_SCAN_ADDRESS_CAP,
         scan_rate: None,
         import_max_bytes: server::config::DEFAULT_IMPORT_MAX_BYTES,
+        setup_link_minutes: 15,
+        tls: None,
     };
+    adjust(&mut config);
     let app = Application::build(config).await.expect("the server starts");
     let addr = app.addr();
     let db = app.db().clone();
+    let setup_link = app.setup_link().map(str::to_owned);
     tokio::spawn(app.run_until_stopped());
     Some(TestApp {
         addr,
         db,
+        setup_link,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
