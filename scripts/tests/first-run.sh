@@ -22,7 +22,7 @@ new_machine() {
   mkdir -p "$sandbox/bin" "$sandbox/home" "$sandbox/sysroot/lib/rustlib" "$sandbox/dpkg" "$sandbox/debian"
   : >"$sandbox/calls"
   # Everything but the Rust wasm route is "installed" already.
-  for pkg in nmap libxml2-utils xsltproc nftables iproute2 chromium gcc; do touch "$sandbox/dpkg/$pkg"; done
+  for pkg in nmap libxml2-utils xsltproc nftables iproute2 chromium gcc dpkg-dev binutils systemd curl openssl; do touch "$sandbox/dpkg/$pkg"; done
   cat >"$sandbox/bin/rustc" <<FAKE
 #!/usr/bin/env bash
 case "\$*" in

@@ -1,5 +1,7 @@
 //! `avsweep`: the dashboard server, and the nmap-style scanner on the command line.
 
+mod cli_backup;
+
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -11,7 +13,12 @@ avsweep — find the computers that run no antivirus client
 
 Usage:
   avsweep [serve]          start the web dashboard (default)
-  avsweep migrate          create or upgrade the database, then exit
+  avsweep migrate          create or upgrade the database, then exit (an SQLite
+                           database is first copied to backups/pre-migrate-….db)
+  avsweep backup [--output PATH]
+                           copy the SQLite database, also while serving, to
+                           backups/avsweep-YYYYMMDD-HHMMSS.db next to it; for
+                           Postgres, print the pg_dump command instead
   avsweep user add NAME --role admin|helpdesk|manager [--password-stdin]
                            create an account; the password comes from stdin
                            (--password-stdin) or AVSWEEP_NEW_PASSWORD
@@ -43,12 +50,27 @@ fn main() -> ExitCode {
         Some("scan") => scanner::cli::run(args.collect::<Vec<OsString>>()),
         Some("user") => user_command(args.collect()),
         Some("import") => import(args.collect::<Vec<OsString>>()),
+        Some("backup") => cli_backup::run(args.collect()),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
         }
         Some("-V" | "--version") => {
-            println!("avsweep {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "avsweep {} (build {}, {}, site {})",
+                env!("CARGO_PKG_VERSION"),
+                env!("AVSWEEP_BUILD_ID"),
+                if cfg!(debug_assertions) {
+                    "debug"
+                } else {
+                    "release"
+                },
+                if server::routes::assets::is_embedded() {
+                    "embedded"
+                } else {
+                    "read from site_root"
+                }
+            );
             ExitCode::SUCCESS
         }
         Some(other) => {

@@ -98,7 +98,7 @@ impl TlsFixture {
                 .current_dir(dir.path())
                 .args(args)
                 .output()
-                .map_or(false, |output| output.status.success())
+                .is_ok_and(|output| output.status.success())
         };
         let ec = [
             "-newkey",

@@ -3,6 +3,8 @@
 //! Runs the real `avsweep` binary against loopback addresses only.
 
 mod process;
+// Upgrade safety also runs the real binary; it shares this test binary.
+mod upgrade;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;

@@ -4,6 +4,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::StorageError;
+use crate::backup;
 
 /// The embedded SQLite database used when no `DATABASE_URL` is given.
 pub fn default_sqlite_url(data_dir: &Path) -> String {
@@ -80,7 +81,10 @@ pub struct Db {
 
 impl Db {
     /// Connects, creates the SQLite file's directory if needed, applies every
-    /// migration and seeds the built-in vendor profiles.
+    /// migration and seeds the built-in vendor profiles. Refuses a database a
+    /// newer avsweep migrated ([`StorageError::NewerSchema`]); copies an
+    /// existing SQLite database to `backups/pre-migrate-….db` before changing
+    /// its schema.
     pub async fn open(url: &str) -> Result<Db, StorageError> {
         if let Some(path) = sqlite_file_path(url)
             && let Some(dir) = Path::new(path).parent()
@@ -110,6 +114,7 @@ impl Db {
             )
             .await?;
         }
+        prepare_migration(&conn, url).await?;
         Migrator::up(&conn, None)
             .await
             .map_err(StorageError::Migrate)?;
@@ -134,7 +139,65 @@ impl Db {
     }
 }
 
-fn sqlite_file_path(url: &str) -> Option<&str> {
+/// Runs before [`Migrator::up`]. A database that records migrations this
+/// binary lacks was upgraded by a newer avsweep: migrating or serving it
+/// could misread columns the older code never knew, so it is refused before
+/// anything is written. A database that already holds a schema and is about
+/// to get a new one is copied aside first (SQLite only: VACUUM INTO), because
+/// a migration cannot be undone by installing the old binary again. A fresh,
+/// empty database needs no copy.
+async fn prepare_migration(conn: &DatabaseConnection, url: &str) -> Result<(), StorageError> {
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let recorded = Migrator::get_migration_models(conn)
+        .await
+        .map_err(StorageError::Migrate)?;
+    // Migration names start with their date, so the greatest is the newest.
+    if let Some(newest) = recorded
+        .iter()
+        .map(|m| &m.version)
+        .filter(|v| !known.contains(v))
+        .max()
+    {
+        return Err(StorageError::NewerSchema {
+            schema: newest.clone(),
+            known: known.last().cloned().unwrap_or_default(),
+            version: env!("CARGO_PKG_VERSION"),
+        });
+    }
+    let pending = Migrator::get_pending_migrations(conn)
+        .await
+        .map_err(StorageError::Migrate)?;
+    let applied = Migrator::get_applied_migrations(conn)
+        .await
+        .map_err(StorageError::Migrate)?;
+    if pending.is_empty() || applied.is_empty() {
+        return Ok(());
+    }
+    let pending: Vec<&str> = pending.iter().map(|m| m.name()).collect();
+    match sqlite_file_path(url) {
+        Some(file) => {
+            let output = backup::backup_dir(Path::new(file))
+                .join(backup::timestamped_name("pre-migrate", chrono::Utc::now()));
+            backup::vacuum_into(conn, &output).await?;
+            tracing::info!(
+                backup = %output.display(),
+                pending = ?pending,
+                "copied the database before migrating it; to go back, reinstall the previous avsweep and restore this file"
+            );
+        }
+        None if url.starts_with("sqlite:") => {}
+        None => tracing::info!(
+            pending = ?pending,
+            "migrating Postgres without an automatic backup: avsweep copies SQLite files only; back up with pg_dump (`avsweep backup` prints the command) before upgrading"
+        ),
+    }
+    Ok(())
+}
+
+pub(crate) fn sqlite_file_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

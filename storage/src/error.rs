@@ -31,6 +31,28 @@ pub enum StorageError {
     },
     #[error("applying database migrations failed: {0}. The database may belong to a newer avsweep")]
     Migrate(sea_orm::DbErr),
+    #[error(
+        "this database was upgraded by a newer avsweep (schema {schema}); this binary (version {version}) only knows up to {known}: install the newer version or restore a backup from before the upgrade"
+    )]
+    NewerSchema {
+        /// The newest migration the database records that this binary lacks.
+        schema: String,
+        /// The newest migration this binary knows.
+        known: String,
+        version: &'static str,
+    },
+    #[error(
+        "{path} already exists; avsweep never overwrites a backup: choose another --output or move the file away"
+    )]
+    BackupExists { path: String },
+    #[error("cannot write the backup {path}: {reason}")]
+    Backup { path: String, reason: String },
+    #[error("there is no database at {what} to back up. Check DATABASE_URL or AVSWEEP_DATA_DIR")]
+    NothingToBackUp { what: String },
+    #[error(
+        "avsweep copies SQLite databases only; back up this Postgres database with pg_dump (it asks for the password, or reads PGPASSWORD or ~/.pgpass):\n  {command}"
+    )]
+    BackupNeedsPgDump { command: String },
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]

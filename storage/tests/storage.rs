@@ -1,6 +1,9 @@
 //! Storage behaviour on SQLite and on Postgres: each test runs once per backend
 //! on a fresh database.
 
+// Backups and upgrade safety live in their own file but share this binary.
+mod backup;
+
 use std::net::IpAddr;
 
 use storage::coverage::{ObservedPort, Verdict};

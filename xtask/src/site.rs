@@ -75,6 +75,14 @@ fn build_wasm(root: &Path, release: bool) -> Result<PathBuf, String> {
         }
     };
     let profile = if release { "wasm-release" } else { "dev" };
+    // rustup's route shares `target/` with the server build: the host-side
+    // proc macros and build scripts compile once (different features or
+    // targets get their own artifacts, so neither build invalidates the
+    // other). Debian's compiler and build-std get a target dir of their own.
+    let target_dir = match route {
+        WasmRoute::Rustup => "target",
+        WasmRoute::Debian => "target/front",
+    };
     command.current_dir(root).args([
         "build",
         "--locked",
@@ -83,10 +91,8 @@ fn build_wasm(root: &Path, release: bool) -> Result<PathBuf, String> {
         "--lib",
         "--target",
         WASM_TARGET,
-        // Its own target dir: the wasm build's features (and, on the Debian
-        // route, its compiler) never invalidate the server build.
         "--target-dir",
-        "target/front",
+        target_dir,
         "--profile",
         profile,
     ]);
@@ -96,7 +102,7 @@ fn build_wasm(root: &Path, release: bool) -> Result<PathBuf, String> {
     run(&mut command, "the browser half (wasm32)")?;
     let dir = if release { "wasm-release" } else { "debug" };
     Ok(root
-        .join("target/front")
+        .join(target_dir)
         .join(WASM_TARGET)
         .join(dir)
         .join("frontend.wasm"))
