@@ -48,9 +48,7 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("site") => site::build_site(&root, release).map(|_| ()),
-        Some("build") => {
-            site::build_site(&root, release).and_then(|_| site::build_server(&root, release, None))
-        }
+        Some("build") => site::build_site_and_server(&root, release),
         Some("dist") => site::build_site(&root, true)
             .and_then(|site_dir| site::build_server(&root, true, Some(&site_dir))),
         Some("wasm-route") => wasm_route::detect().map(|route| {

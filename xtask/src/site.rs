@@ -36,7 +36,43 @@ pub fn build_site(root: &Path, release: bool) -> Result<PathBuf, String> {
 
 /// Builds the `avsweep` binary; with `embed`, the site goes inside it.
 pub fn build_server(root: &Path, release: bool, embed: Option<&Path>) -> Result<(), String> {
-    let mut command = Command::new(cargo());
+    let mut command = server_command(root, release, embed);
+    run(&mut command, "the avsweep server")?;
+    report_server(root, release);
+    Ok(())
+}
+
+/// Builds the site and, at the same time, the server (a development or
+/// release build without embedding): two cargo processes fill the gaps a
+/// single one leaves on a small machine (one crate compiling, linking).
+pub fn build_site_and_server(root: &Path, release: bool) -> Result<(), String> {
+    let mut server = server_command(root, release, None)
+        .spawn()
+        .map_err(|e| format!("cannot start cargo for the avsweep server: {e}"))?;
+    let site = build_site(root, release);
+    let server_status = server
+        .wait()
+        .map_err(|e| format!("waiting for the server build: {e}"))?;
+    site?;
+    if !server_status.success() {
+        return Err(format!(
+            "building the avsweep server failed ({server_status})"
+        ));
+    }
+    report_server(root, release);
+    Ok(())
+}
+
+fn report_server(root: &Path, release: bool) {
+    let profile = if release { "release" } else { "debug" };
+    eprintln!(
+        "xtask: server ready: {}",
+        root.join("target").join(profile).join("avsweep").display()
+    );
+}
+
+fn server_command(root: &Path, release: bool, embed: Option<&Path>) -> Command {
+    let mut command = cargo_command(cargo());
     command
         .current_dir(root)
         .args(["build", "--locked", "-p", "server"]);
@@ -49,23 +85,17 @@ pub fn build_server(root: &Path, release: bool, embed: Option<&Path>) -> Result<
             .env("AVSWEEP_BUILD_ID", build_id(root)),
         None => command.env_remove("AVSWEEP_EMBED_SITE"),
     };
-    run(&mut command, "the avsweep server")?;
-    let profile = if release { "release" } else { "debug" };
-    eprintln!(
-        "xtask: server ready: {}",
-        root.join("target").join(profile).join("avsweep").display()
-    );
-    Ok(())
+    command
 }
 
 fn build_wasm(root: &Path, release: bool) -> Result<PathBuf, String> {
     let route = wasm_route::detect_in(root)?;
     eprintln!("xtask: building the browser half (wasm32 std: {route})");
     let mut command = match route {
-        WasmRoute::Rustup => Command::new(cargo()),
+        WasmRoute::Rustup => cargo_command(cargo()),
         WasmRoute::Debian => {
             let prefix = wasm_route::debian_prefix();
-            let mut command = Command::new(prefix.join("bin/cargo"));
+            let mut command = cargo_command(prefix.join("bin/cargo"));
             // Scoped to this build: Debian's compiler and the nightly switch -Zbuild-std needs.
             command
                 .env("RUSTC", prefix.join("bin/rustc"))
@@ -75,14 +105,10 @@ fn build_wasm(root: &Path, release: bool) -> Result<PathBuf, String> {
         }
     };
     let profile = if release { "wasm-release" } else { "dev" };
-    // rustup's route shares `target/` with the server build: the host-side
-    // proc macros and build scripts compile once (different features or
-    // targets get their own artifacts, so neither build invalidates the
-    // other). Debian's compiler and build-std get a target dir of their own.
-    let target_dir = match route {
-        WasmRoute::Rustup => "target",
-        WasmRoute::Debian => "target/front",
-    };
+    // Its own target dir: the wasm build can run beside the server build
+    // (cargo locks a target dir per build), and neither its features nor, on
+    // the Debian route, its compiler invalidate the server's artifacts.
+    let target_dir = "target/front";
     command.current_dir(root).args([
         "build",
         "--locked",
@@ -184,6 +210,32 @@ fn cargo() -> PathBuf {
     std::env::var_os("CARGO")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("cargo"))
+}
+
+/// A cargo command without the variables `cargo run` set for xtask itself
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, …): build scripts that watch them
+/// (ring's does) would otherwise see a change and rebuild half the tree
+/// every time the next plain `cargo build` or `cargo run` follows.
+pub fn cargo_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_by_cargo_run = name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+            );
+        if set_by_cargo_run {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
