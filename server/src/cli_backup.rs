@@ -42,15 +42,8 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             None => return usage("arguments must be valid UTF-8 (give paths with --output)"),
         }
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("avsweep: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::start_runtime(crate::RuntimeKind::CurrentThread) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async move {
         let config = Config::load().map_err(|e| e.to_string())?;

@@ -82,15 +82,8 @@ fn main() -> ExitCode {
 
 fn serve(migrate_only: bool) -> ExitCode {
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("avsweep: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = start_runtime(RuntimeKind::MultiThread) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async move {
         let config = Config::load()?;
@@ -120,15 +113,8 @@ fn user_command(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("avsweep: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = start_runtime(RuntimeKind::CurrentThread) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(run_user_command(&args)) {
         Ok(message) => {
@@ -280,15 +266,8 @@ fn import(args: Vec<OsString>) -> ExitCode {
         return ExitCode::from(2);
     };
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("avsweep: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = start_runtime(RuntimeKind::MultiThread) else {
+        return ExitCode::FAILURE;
     };
     let actor = format!(
         "cli:{}",
@@ -312,6 +291,28 @@ fn import(args: Vec<OsString>) -> ExitCode {
         Err(message) => {
             eprintln!("avsweep import: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Which tokio runtime a subcommand needs: the server and imports use every
+/// core, one-shot commands one thread.
+enum RuntimeKind {
+    MultiThread,
+    CurrentThread,
+}
+
+/// Starts the runtime, or says why it could not (the caller exits with failure).
+fn start_runtime(kind: RuntimeKind) -> Option<tokio::runtime::Runtime> {
+    let mut builder = match kind {
+        RuntimeKind::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+        RuntimeKind::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+    };
+    match builder.enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("avsweep: cannot start the async runtime: {e}");
+            None
         }
     }
 }
